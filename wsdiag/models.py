@@ -1,0 +1,175 @@
+"""Result records shared by every check and every renderer.
+
+Checks never print and never raise for an expected failure: they return a
+``StageResult``. Renderers turn a ``Report`` (a list of results plus context)
+into console lines, JSON or JUnit. Nothing here imports a network library.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIPPED = "skipped"
+
+
+class Stage(StrEnum):
+    RESOLVE = "resolve"
+    REACH = "reach"
+    TLS = "tls"
+    WEBSOCKET = "websocket"
+    PING = "ping"
+
+
+class ErrorKind(StrEnum):
+    """The fixed vocabulary of things that can go wrong (also JSON's ``kind``)."""
+
+    # DNS
+    DNS_NXDOMAIN = "dns_nxdomain"
+    DNS_NO_ANSWER = "dns_no_answer"
+    DNS_SERVFAIL = "dns_servfail"
+    DNS_TIMEOUT = "dns_timeout"
+    DNS_NO_RESOLVER = "dns_no_resolver"
+    DNS_PRIVATE_ANSWER = "dns_private_answer"  # a warning: captive portal, split horizon, hijack
+    # TCP
+    TCP_REFUSED = "tcp_refused"
+    TCP_FILTERED = "tcp_filtered"
+    TCP_UNREACHABLE = "tcp_unreachable"
+    TCP_NETWORK_DOWN = "tcp_network_down"
+    TCP_RESET = "tcp_reset"
+    TCP_PORT_443_BLOCKED = "tcp_443_blocked"  # 443 blocked while 80 is open
+    # TLS
+    TLS_EXPIRED = "tls_expired"
+    TLS_NOT_YET_VALID = "tls_not_yet_valid"
+    TLS_HOSTNAME_MISMATCH = "tls_hostname_mismatch"
+    TLS_UNTRUSTED_ISSUER = "tls_untrusted_issuer"
+    TLS_HANDSHAKE_TIMEOUT = "tls_handshake_timeout"
+    TLS_NOT_TLS = "tls_not_tls"
+    TLS_PROTOCOL_ERROR = "tls_protocol_error"
+    TLS_EXPIRES_SOON = "tls_expires_soon"  # a warning
+    TLS_VERIFY_DISABLED = "tls_verify_disabled"  # a warning: the user turned verification off
+    # WebSocket upgrade
+    WS_UPGRADE_REJECTED = "ws_upgrade_rejected"
+    WS_TIMEOUT = "ws_timeout"
+    WS_CLOSED = "ws_closed"
+    WS_PROTOCOL_ERROR = "ws_protocol_error"
+    # Pusher protocol
+    PUSHER_TLS_REQUIRED = "pusher_4000"
+    PUSHER_APP_NOT_FOUND = "pusher_4001"
+    PUSHER_APP_DISABLED = "pusher_4003"
+    PUSHER_OVER_QUOTA = "pusher_4004"
+    PUSHER_PATH_NOT_FOUND = "pusher_4005"
+    PUSHER_INVALID_VERSION = "pusher_4006"
+    PUSHER_UNSUPPORTED_PROTOCOL = "pusher_4007"
+    PUSHER_NO_PROTOCOL = "pusher_4008"
+    PUSHER_UNAUTHORIZED = "pusher_4009"
+    PUSHER_OVER_CAPACITY = "pusher_over_capacity"  # 4100-4199
+    PUSHER_RECONNECT = "pusher_reconnect"  # 4200-4299
+    PUSHER_CLIENT_EVENT_REJECTED = "pusher_client_event_rejected"  # 4300-4399
+    PUSHER_ERROR = "pusher_error"  # any other pusher:error / close code
+    PUSHER_NO_HANDSHAKE = "pusher_no_handshake"  # no connection_established in time
+    PUSHER_BAD_FRAME = "pusher_bad_frame"  # invalid JSON, binary frame, unexpected event
+    # ping
+    PING_TIMEOUT = "ping_timeout"
+    # anything we did not expect: a bug in wsdiag, kept for --debug
+    INTERNAL = "internal"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One named, timed step inside a stage (``dns``, ``connect``, ``handshake`` …)."""
+
+    name: str
+    ms: float
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """What one stage found about one subject (a host, an address, a path).
+
+    ``summary`` is one line that is true whatever the status ("3 addresses",
+    "refused"). ``cause`` and ``fix`` are set when status is warn or fail.
+    ``details`` holds JSON-ready data only (str, int, float, bool, None, list,
+    dict) so every renderer can show it without knowing the stage.
+    """
+
+    stage: Stage
+    subject: str
+    status: Status
+    summary: str
+    kind: ErrorKind | None = None
+    cause: str | None = None
+    fix: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    phases: tuple[Phase, ...] = ()
+    trace: str | None = None  # traceback of an INTERNAL error, shown only with --debug
+
+    @property
+    def elapsed_ms(self) -> float:
+        return sum(p.ms for p in self.phases)
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAIL
+
+
+@dataclass
+class Report:
+    """Everything one command measured, in the order it was measured."""
+
+    command: str
+    target: str
+    results: list[StageResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    started_at: float = field(default_factory=time.time)  # wall clock, for the JSON timestamp
+
+    @property
+    def status(self) -> Status:
+        statuses = {r.status for r in self.results}
+        if Status.FAIL in statuses:
+            return Status.FAIL
+        if Status.WARN in statuses:
+            return Status.WARN
+        if not self.results or statuses == {Status.SKIPPED}:
+            return Status.SKIPPED
+        return Status.OK
+
+    @property
+    def first_failure(self) -> StageResult | None:
+        return next((r for r in self.results if r.status is Status.FAIL), None)
+
+    @property
+    def first_warning(self) -> StageResult | None:
+        return next((r for r in self.results if r.status is Status.WARN), None)
+
+
+class Stopwatch:
+    """Monotonic phase timer: ``with sw.phase("connect"): ...`` records a Phase.
+
+    The phase is recorded even when the block raises, so a timeout still
+    shows how long we waited.
+    """
+
+    def __init__(self) -> None:
+        self.phases: list[Phase] = []
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases.append(Phase(name, round((time.perf_counter() - start) * 1000, 3)))
+
+    def frozen(self) -> tuple[Phase, ...]:
+        return tuple(self.phases)

@@ -1,0 +1,1 @@
+"""The Pusher Channels protocol as pure code: frames, close codes, signatures. No I/O."""

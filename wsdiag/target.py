@@ -1,0 +1,216 @@
+"""What to test: a Pusher cluster or a self-hosted Pusher-compatible server.
+
+Pure code (no I/O): turns the TARGET argument, the ``--host/--port/--tls``
+flags and Laravel's ``PUSHER_*`` environment variables into a ``Target``.
+Flags win over the environment; the TARGET argument wins over both.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+PUBLIC_CLUSTERS: dict[str, str] = {
+    "mt1": "N. Virginia",
+    "us2": "Ohio",
+    "us3": "Oregon",
+    "eu": "Ireland",
+    "ap1": "Singapore",
+    "ap2": "Mumbai",
+    "ap3": "Tokyo",
+    "ap4": "Sydney",
+    "sa1": "São Paulo",
+}
+
+# Cluster names are DNS labels; dedicated clusters use names of their own.
+_CLUSTER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?$")
+# Placeholder key for a check without --key: Pusher answers it with 4001,
+# which proves every layer up to the Pusher service works.
+PLACEHOLDER_KEY = "wsdiag-no-key"
+
+
+class TargetError(ValueError):
+    """The target cannot be understood; the message says what to type instead."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One host and port spoken to with or without TLS."""
+
+    host: str
+    port: int
+    tls: bool
+
+    @property
+    def scheme(self) -> str:
+        return "wss" if self.tls else "ws"
+
+    @property
+    def is_ip_literal(self) -> bool:
+        return is_ip_literal(self.host)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Every host and port wsdiag should look at for one Pusher app.
+
+    ``websocket`` is the path a client uses first; ``alternates`` are the
+    other paths worth probing when it is blocked (``ws://…:80`` for a
+    cluster). ``api`` is the HTTP API, ``fallback`` pusher-js's HTTP
+    fallback host (clusters only).
+    """
+
+    label: str
+    websocket: Endpoint
+    api: Endpoint
+    cluster: str | None = None
+    fallback: Endpoint | None = None
+    alternates: tuple[Endpoint, ...] = ()
+    key: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_public_cluster(self) -> bool:
+        return self.cluster in PUBLIC_CLUSTERS
+
+    @property
+    def self_hosted(self) -> bool:
+        return self.cluster is None
+
+    @property
+    def app_key(self) -> str:
+        return self.key or PLACEHOLDER_KEY
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Every distinct host name, in the order they matter (WebSocket first)."""
+        ordered = [self.websocket.host, self.api.host]
+        if self.fallback:
+            ordered.append(self.fallback.host)
+        ordered += [e.host for e in self.alternates]
+        return tuple(dict.fromkeys(ordered))
+
+    @property
+    def websocket_paths(self) -> tuple[Endpoint, ...]:
+        return (self.websocket, *self.alternates)
+
+
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def cluster_target(cluster: str, key: str | None = None) -> Target:
+    name = cluster.strip().lower()
+    if not _CLUSTER_NAME.match(name):
+        raise TargetError(
+            f"{cluster!r} is neither a cluster name (like mt1, eu, ap2) nor a URL "
+            "(like wss://ws.example.com:443)"
+        )
+    notes: tuple[str, ...] = ()
+    if name not in PUBLIC_CLUSTERS:
+        notes = (
+            f"{name!r} is not a public Pusher cluster ({', '.join(PUBLIC_CLUSTERS)}); "
+            "testing it as a dedicated cluster",
+        )
+    return Target(
+        label=name,
+        cluster=name,
+        websocket=Endpoint(f"ws-{name}.pusher.com", 443, True),
+        alternates=(Endpoint(f"ws-{name}.pusher.com", 80, False),),
+        api=Endpoint(f"api-{name}.pusher.com", 443, True),
+        fallback=Endpoint(f"sockjs-{name}.pusher.com", 443, True),
+        key=key,
+        notes=notes,
+    )
+
+
+def server_target(host: str, port: int | None, tls: bool, key: str | None = None) -> Target:
+    """A self-hosted server (soketi, Reverb…): WebSocket and HTTP API share host and port."""
+    host = host.strip().strip("[]")
+    if not host or any(c.isspace() for c in host) or "/" in host:
+        raise TargetError(f"{host!r} is not a host name or IP address")
+    if port is None:
+        port = 443 if tls else 80
+    _check_port(port)
+    endpoint = Endpoint(host, port, tls)
+    label = f"{endpoint.scheme}://{endpoint}"
+    return Target(label=label, websocket=endpoint, api=endpoint, key=key)
+
+
+def parse_target(
+    target: str | None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    tls: bool | None = None,
+    key: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Target:
+    """Build the Target from the argument, flags and ``PUSHER_*`` environment."""
+    env = env or {}
+    key = key or env.get("PUSHER_APP_KEY") or None
+    if target:
+        if "://" in target:
+            return _url_target(target, port=port, tls=tls, key=key)
+        if host:
+            raise TargetError("give either a TARGET or --host, not both")
+        return cluster_target(target, key)
+    host = host or env.get("PUSHER_HOST") or None
+    if host:
+        if port is None and env.get("PUSHER_PORT"):
+            port = _port_from_text(env["PUSHER_PORT"], "PUSHER_PORT")
+        if tls is None:
+            scheme = env.get("PUSHER_SCHEME", "").lower()
+            tls = scheme != "http" if scheme else (port != 80 if port else True)
+        return server_target(host, port, tls, key)
+    cluster = env.get("PUSHER_APP_CLUSTER")
+    if cluster:
+        return cluster_target(cluster, key)
+    raise TargetError(
+        "no target: give a cluster (wsdiag check mt1), a URL (wsdiag check wss://host:443), "
+        "--host, or set PUSHER_APP_CLUSTER / PUSHER_HOST"
+    )
+
+
+def _url_target(url: str, *, port: int | None, tls: bool | None, key: str | None) -> Target:
+    try:
+        parts = urlsplit(url.strip())
+        url_port = parts.port
+    except ValueError as exc:
+        raise TargetError(f"{url!r} is not a valid URL: {exc}") from None
+    schemes = {"wss": True, "https": True, "ws": False, "http": False}
+    if parts.scheme.lower() not in schemes:
+        raise TargetError(f"{url!r}: the scheme must be wss://, ws://, https:// or http://")
+    if not parts.hostname:
+        raise TargetError(f"{url!r} has no host")
+    url_tls = schemes[parts.scheme.lower()]
+    if tls is not None and tls != url_tls:
+        raise TargetError(f"{url!r} says {parts.scheme}:// but --tls/--no-tls says otherwise")
+    if port is not None and url_port is not None and port != url_port:
+        raise TargetError(f"{url!r} says port {url_port} but --port says {port}")
+    return server_target(parts.hostname, url_port or port, url_tls, key)
+
+
+def _port_from_text(text: str, name: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise TargetError(f"{name}={text!r} is not a port number") from None
+    _check_port(port)
+    return port
+
+
+def _check_port(port: int) -> None:
+    if not 1 <= port <= 65535:
+        raise TargetError(f"port {port} is out of range (1-65535)")
