@@ -112,6 +112,7 @@ class StageResult:
     details: Mapping[str, Any] = field(default_factory=dict)
     phases: tuple[Phase, ...] = ()
     trace: str | None = None  # traceback of an INTERNAL error, shown only with --debug
+    started_ms: float | None = None  # offset from the start of the run, set by the runner
 
     @property
     def elapsed_ms(self) -> float:

@@ -1,0 +1,5 @@
+"""``python -m wsdiag``."""
+
+from wsdiag.cli import main
+
+main()

@@ -1,0 +1,242 @@
+"""Runs the stages in order for one target and feeds every result to a sink as it arrives.
+
+The plan follows a client's path: resolve every host, reach every address
+on every port a client may use, TLS on each address family, the WebSocket
+upgrade and Pusher handshake on each path (wss:443 and ws:80 for a cluster),
+then ping on the first path that worked. A failure on one path never hides
+the others: a blocked 443 still gets 80 probed and reported.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from wsdiag.checks import CheckOptions
+from wsdiag.models import ErrorKind, Report, Stage, StageResult, Status
+from wsdiag.target import Endpoint, Target
+
+ResultSink = Callable[[StageResult], None]
+T = TypeVar("T")
+
+
+class Run:
+    """One run: collects results into the report, stamps their start offset, tells the sink."""
+
+    def __init__(self, report: Report, sink: ResultSink | None = None) -> None:
+        self.report = report
+        self.sink = sink
+        self._t0 = time.perf_counter()
+
+    def offset_ms(self) -> float:
+        return round((time.perf_counter() - self._t0) * 1000, 3)
+
+    def add(self, result: StageResult, started_ms: float | None = None) -> StageResult:
+        if result.started_ms is None:
+            result = replace(
+                result, started_ms=self.offset_ms() if started_ms is None else started_ms
+            )
+        self.report.results.append(result)
+        if self.sink:
+            self.sink(result)
+        return result
+
+    def call(
+        self, stage: Stage, subject: str, fn: Callable[..., StageResult], *args: Any
+    ) -> StageResult:
+        """Run one stage function; a bug inside it becomes an INTERNAL record, not a traceback."""
+        started = self.offset_ms()
+        return self.add(guarded(stage, subject, fn, *args), started)
+
+    def skip(self, stage: Stage, subject: str, why: str) -> StageResult:
+        return self.add(StageResult(stage, subject, Status.SKIPPED, f"skipped: {why}"))
+
+
+def guarded(stage: Stage, subject: str, fn: Callable[..., StageResult], *args: Any) -> StageResult:
+    try:
+        return fn(*args)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # a bug in wsdiag: keep the traceback for --debug
+        return internal_error(stage, subject, exc)
+
+
+def internal_error(stage: Stage, subject: str, exc: BaseException) -> StageResult:
+    return StageResult(
+        stage,
+        subject,
+        Status.FAIL,
+        f"internal error: {type(exc).__name__}: {exc}",
+        kind=ErrorKind.INTERNAL,
+        cause=f"wsdiag hit an unexpected error ({type(exc).__name__}: {exc})",
+        fix="run again with --debug and report the traceback to the wsdiag maintainers",
+        trace="".join(traceback.format_exception(exc)),
+    )
+
+
+# ---------------------------------------------------------------- stage groups
+
+
+def resolve_all(run: Run, target: Target, options: CheckOptions) -> dict[str, list[str]]:
+    """Resolve every host of the target; returns host -> addresses (empty when DNS failed)."""
+    from wsdiag.checks.resolve import addresses_of, resolve_host
+
+    addresses: dict[str, list[str]] = {}
+    for host in target.hosts:
+        result = run.call(
+            Stage.RESOLVE, host, resolve_host, host, options, target.is_public_cluster
+        )
+        addresses[host] = addresses_of(result) if result.status is not Status.FAIL else []
+    return addresses
+
+
+def _ports_by_host(target: Target) -> dict[str, list[int]]:
+    ports: dict[str, list[int]] = {}
+    endpoints = [*target.websocket_paths, target.api]
+    if target.fallback:
+        # pusher-js's HTTP fallback uses the same host on 443 and on 80.
+        endpoints += [target.fallback, Endpoint(target.fallback.host, 80, False)]
+    for endpoint in endpoints:
+        host_ports = ports.setdefault(endpoint.host, [])
+        if endpoint.port not in host_ports:
+            host_ports.append(endpoint.port)
+    return ports
+
+
+def reach_all(
+    run: Run, target: Target, options: CheckOptions, addresses: dict[str, list[str]]
+) -> set[tuple[str, int]]:
+    """Probe every (address, port) a client may use; returns the reachable pairs."""
+    from wsdiag.checks.reach import diagnose_ports, probe_all
+
+    probes: list[tuple[str, str, int]] = []
+    for host, ports in _ports_by_host(target).items():
+        if not addresses.get(host):
+            for port in ports:
+                run.skip(Stage.REACH, f"{host}:{port}", "no address to connect to (DNS failed)")
+            continue
+        probes += [(host, address, port) for port in ports for address in addresses[host]]
+    if not probes:
+        return set()
+    started = run.offset_ms()
+    try:
+        results = probe_all(probes, options)
+    except Exception as exc:
+        run.add(internal_error(Stage.REACH, target.label, exc), started)
+        return set()
+    reachable: set[tuple[str, int]] = set()
+    for (_host, address, port), result in zip(probes, results, strict=True):
+        run.add(result, started)
+        if result.status is not Status.FAIL:
+            reachable.add((address, port))
+    for host in dict.fromkeys(h for h, _, _ in probes):
+        host_results = [r for (h, _, _), r in zip(probes, results, strict=True) if h == host]
+        for finding in guarded_list(diagnose_ports, host, host_results):
+            run.add(finding)
+    return reachable
+
+
+def guarded_list(fn: Callable[..., Sequence[StageResult]], *args: Any) -> Sequence[StageResult]:
+    try:
+        return fn(*args)
+    except Exception as exc:
+        return [internal_error(Stage.REACH, "diagnosis", exc)]
+
+
+def pick_addresses(
+    candidates: Sequence[str], port: int, reachable: set[tuple[str, int]]
+) -> list[str]:
+    """The first reachable address of each family (IPv6 first, as clients try it first)."""
+    picked: list[str] = []
+    for want_v6 in (True, False):
+        for address in candidates:
+            if (":" in address) == want_v6 and (address, port) in reachable:
+                picked.append(address)
+                break
+    return picked
+
+
+def tls_all(
+    run: Run,
+    target: Target,
+    options: CheckOptions,
+    addresses: dict[str, list[str]],
+    reachable: set[tuple[str, int]],
+) -> None:
+    from wsdiag.checks.tls import handshake_tls
+
+    endpoints = [e for e in (*target.websocket_paths, target.api) if e.tls]
+    for endpoint in dict.fromkeys(endpoints):
+        picked = pick_addresses(addresses.get(endpoint.host, []), endpoint.port, reachable)
+        if not picked:
+            run.skip(Stage.TLS, str(endpoint), f"port {endpoint.port} not reachable")
+        for address in picked:
+            run.call(
+                Stage.TLS, f"{endpoint.host} {address}", handshake_tls, endpoint, address, options
+            )
+
+
+def connect_all(
+    run: Run,
+    target: Target,
+    options: CheckOptions,
+    addresses: dict[str, list[str]],
+    reachable: set[tuple[str, int]],
+    *,
+    ping: bool = True,
+) -> None:
+    """Upgrade and Pusher handshake on every WebSocket path; ping on the first that works."""
+    from wsdiag.checks.ping import measure_ping
+    from wsdiag.checks.websocket import open_pusher
+
+    pinged = False
+    for endpoint in target.websocket_paths:
+        label = f"{endpoint.scheme}://{endpoint}"
+        picked = pick_addresses(addresses.get(endpoint.host, []), endpoint.port, reachable)
+        if not picked:
+            run.skip(Stage.WEBSOCKET, label, f"port {endpoint.port} not reachable")
+            continue
+        started = run.offset_ms()
+        try:
+            result, session = open_pusher(endpoint, picked[0], target.app_key, options)
+        except Exception as exc:
+            run.add(internal_error(Stage.WEBSOCKET, label, exc), started)
+            continue
+        run.add(result, started)
+        if session is None:
+            continue
+        try:
+            if ping and not pinged and options.ping_count > 0:
+                pinged = True
+                run.call(Stage.PING, label, measure_ping, session, label, options)
+        finally:
+            session.close()
+
+
+def check_target(
+    target: Target,
+    options: CheckOptions,
+    report: Report,
+    sink: ResultSink | None = None,
+    stages: Sequence[Stage] = tuple(Stage),
+) -> Report:
+    """Run the chosen stages (all by default) and return the filled report.
+
+    Later stages need earlier ones (addresses, reachable ports), so those run
+    whatever ``stages`` says; ``stages`` only decides which optional layers
+    run on top: reach, tls, websocket and ping.
+    """
+    run = Run(report, sink)
+    report.notes.extend(target.notes)
+    addresses = resolve_all(run, target, options)
+    if stages == (Stage.RESOLVE,):
+        return report
+    reachable = reach_all(run, target, options, addresses)
+    if Stage.TLS in stages:
+        tls_all(run, target, options, addresses, reachable)
+    if Stage.WEBSOCKET in stages:
+        connect_all(run, target, options, addresses, reachable, ping=Stage.PING in stages)
+    return report

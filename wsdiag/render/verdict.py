@@ -1,0 +1,43 @@
+"""The one-line verdict every format shares (``--quiet`` prints only this). No rich here."""
+
+from __future__ import annotations
+
+from wsdiag.models import Report, Stage, Status
+
+
+def verdict(report: Report) -> str:
+    """``OK: …`` / ``WARN: …`` / ``FAIL: …`` — the answer in one line."""
+    if report.interrupted:
+        done = len(report.results)
+        return f"INTERRUPTED: {report.target}: stopped by Ctrl-C after {done} result(s)"
+    failure = report.first_failure
+    if failure is not None:
+        kind = f" [{failure.kind}]" if failure.kind else ""
+        return f"FAIL: {report.target}: {failure.stage} {failure.subject}: {failure.summary}{kind}"
+    warning = report.first_warning
+    reached = _reached(report)
+    if warning is not None:
+        kind = f" [{warning.kind}]" if warning.kind else ""
+        return f"WARN: {report.target}: {reached}; {warning.subject}: {warning.summary}{kind}"
+    if report.status is Status.SKIPPED:
+        return f"SKIPPED: {report.target}: nothing was checked"
+    return f"OK: {report.target}: {reached}"
+
+
+def _reached(report: Report) -> str:
+    """What the deepest stage that worked proves, with the ping median when there is one."""
+    deepest = {r.stage for r in report.results if r.status in (Status.OK, Status.WARN)}
+    words = {
+        Stage.PING: "Pusher connection works",
+        Stage.WEBSOCKET: "Pusher connection works",
+        Stage.TLS: "TLS works",
+        Stage.REACH: "reachable",
+        Stage.RESOLVE: "resolves",
+    }
+    text = next((words[s] for s in reversed(Stage) if s in deepest), "checked")
+    for result in report.results:
+        median = result.details.get("median") if result.stage is Stage.PING else None
+        if isinstance(median, int | float):
+            text += f" (ping median {median:.0f} ms)"
+            break
+    return text
