@@ -48,8 +48,12 @@ def test_key_defaults_to_placeholder() -> None:
 
 
 def test_laravel_environment() -> None:
-    env = {"PUSHER_HOST": "ws.example.org", "PUSHER_PORT": "6001", "PUSHER_SCHEME": "http",
-           "PUSHER_APP_KEY": "k1"}
+    env = {
+        "PUSHER_HOST": "ws.example.org",
+        "PUSHER_PORT": "6001",
+        "PUSHER_SCHEME": "http",
+        "PUSHER_APP_KEY": "k1",
+    }
     target = parse_target(None, env=env)
     assert target.websocket == Endpoint("ws.example.org", 6001, False)
     assert target.key == "k1"

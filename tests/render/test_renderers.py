@@ -20,15 +20,34 @@ from wsdiag.render.verdict import verdict
 def sample_report() -> Report:
     report = Report(command="check", target="mt1", notes=["a note"])
     report.results += [
-        StageResult(Stage.RESOLVE, "ws-mt1.pusher.com", Status.OK, "2 IPv4",
-                    phases=(Phase("a", 12.5),), started_ms=0.0,
-                    details={"addresses": [{"address": "192.0.2.1", "family": "ipv4", "ttl": 60}]}),
-        StageResult(Stage.REACH, "ws-mt1.pusher.com 192.0.2.1:443", Status.FAIL, "filtered",
-                    kind=ErrorKind.TCP_FILTERED, cause="nothing answered on 443",
-                    fix="allow outbound TCP 443", phases=(Phase("connect", 5000.0),),
-                    started_ms=13.0),
-        StageResult(Stage.REACH, "ws-mt1.pusher.com 192.0.2.1:80", Status.OK, "open",
-                    phases=(Phase("connect", 20.0),), started_ms=13.0),
+        StageResult(
+            Stage.RESOLVE,
+            "ws-mt1.pusher.com",
+            Status.OK,
+            "2 IPv4",
+            phases=(Phase("a", 12.5),),
+            started_ms=0.0,
+            details={"addresses": [{"address": "192.0.2.1", "family": "ipv4", "ttl": 60}]},
+        ),
+        StageResult(
+            Stage.REACH,
+            "ws-mt1.pusher.com 192.0.2.1:443",
+            Status.FAIL,
+            "filtered",
+            kind=ErrorKind.TCP_FILTERED,
+            cause="nothing answered on 443",
+            fix="allow outbound TCP 443",
+            phases=(Phase("connect", 5000.0),),
+            started_ms=13.0,
+        ),
+        StageResult(
+            Stage.REACH,
+            "ws-mt1.pusher.com 192.0.2.1:80",
+            Status.OK,
+            "open",
+            phases=(Phase("connect", 20.0),),
+            started_ms=13.0,
+        ),
         StageResult(Stage.TLS, "ws-mt1.pusher.com:443", Status.SKIPPED, "skipped: not reachable"),
     ]
     return report
@@ -93,7 +112,11 @@ def test_junit_parses_back() -> None:
     assert root.get("skipped") == "1"
     cases = root.findall("testcase")
     assert [c.get("classname") for c in cases] == [
-        "wsdiag.resolve", "wsdiag.reach", "wsdiag.reach", "wsdiag.tls"]
+        "wsdiag.resolve",
+        "wsdiag.reach",
+        "wsdiag.reach",
+        "wsdiag.tls",
+    ]
     failure = cases[1].find("failure")
     assert failure is not None
     assert failure.get("type") == "tcp_filtered"
@@ -104,12 +127,14 @@ def test_junit_parses_back() -> None:
 
 def test_verdicts() -> None:
     ok = Report(command="check", target="mt1")
-    ok.results.append(StageResult(Stage.PING, "wss://x", Status.OK, "5 pongs",
-                                  details={"median": 23.4}))
+    ok.results.append(
+        StageResult(Stage.PING, "wss://x", Status.OK, "5 pongs", details={"median": 23.4})
+    )
     assert verdict(ok) == "OK: mt1: Pusher connection works (ping median 23 ms)"
     warn = Report(command="check", target="mt1")
-    warn.results.append(StageResult(Stage.RESOLVE, "h", Status.WARN, "private",
-                                    kind=ErrorKind.DNS_PRIVATE_ANSWER))
+    warn.results.append(
+        StageResult(Stage.RESOLVE, "h", Status.WARN, "private", kind=ErrorKind.DNS_PRIVATE_ANSWER)
+    )
     assert verdict(warn) == "WARN: mt1: resolves; h: private [dns_private_answer]"
     interrupted = sample_report()
     interrupted.interrupted = True
