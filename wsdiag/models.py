@@ -28,6 +28,9 @@ class Stage(StrEnum):
     TLS = "tls"
     WEBSOCKET = "websocket"
     PING = "ping"
+    API = "api"  # the HTTP API: signed requests
+    SUBSCRIBE = "subscribe"  # channel subscriptions and their auth
+    DELIVERY = "delivery"  # events published over the API and received on the socket
 
 
 class ErrorKind(StrEnum):
@@ -80,6 +83,27 @@ class ErrorKind(StrEnum):
     PUSHER_BAD_FRAME = "pusher_bad_frame"  # invalid JSON, binary frame, unexpected event
     # ping
     PING_TIMEOUT = "ping_timeout"
+    # HTTP API
+    API_BAD_REQUEST = "api_400"
+    API_UNAUTHORIZED = "api_401"  # invalid signature, wrong key or secret
+    API_TIMESTAMP_EXPIRED = "api_timestamp_expired"  # 401 because of clock skew
+    API_FORBIDDEN = "api_403"
+    API_NOT_FOUND = "api_404"
+    API_TOO_LARGE = "api_413"
+    API_SERVER_ERROR = "api_5xx"
+    API_BAD_REPLY = "api_bad_reply"  # not the JSON the API documents
+    API_TIMEOUT = "api_timeout"
+    API_UNEXPECTED_STATUS = "api_unexpected_status"
+    CLOCK_SKEW = "clock_skew"
+    INVALID_INPUT = "invalid_input"  # refused before sending: names, sizes, credentials
+    # subscriptions and delivery
+    SUBSCRIPTION_ERROR = "subscription_error"  # the server refused a subscription
+    SUBSCRIPTION_TIMEOUT = "subscription_timeout"
+    AUTH_ENDPOINT_ERROR = "auth_endpoint_error"  # the app's auth endpoint failed or replied wrongly
+    AUTH_SIGNATURE_MISMATCH = "auth_signature_mismatch"  # signed with the wrong secret/key/string
+    EVENT_LOST = "event_lost"  # published, never received
+    DECRYPT_ERROR = "decrypt_error"
+    LATENCY_EXCEEDED = "latency_exceeded"  # --max-latency-ms
     # anything we did not expect: a bug in wsdiag, kept for --debug
     INTERNAL = "internal"
 

@@ -139,3 +139,8 @@ def test_verdicts() -> None:
     interrupted = sample_report()
     interrupted.interrupted = True
     assert verdict(interrupted).startswith("INTERRUPTED: mt1: stopped by Ctrl-C after 4 result(s)")
+
+
+def test_schema_stage_vocabulary_matches_stages() -> None:
+    schema = json.loads(resources.files("wsdiag").joinpath("schema/report-v1.json").read_text())
+    assert schema["$defs"]["result"]["properties"]["stage"]["enum"] == [s.value for s in Stage]

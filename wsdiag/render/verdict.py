@@ -28,13 +28,16 @@ def _reached(report: Report) -> str:
     """What the deepest stage that worked proves, with the ping median when there is one."""
     deepest = {r.stage for r in report.results if r.status in (Status.OK, Status.WARN)}
     words = {
+        Stage.DELIVERY: "events flow end to end",
+        Stage.SUBSCRIBE: "Pusher connection and subscriptions work",
+        Stage.API: "Pusher connection works",
         Stage.PING: "Pusher connection works",
         Stage.WEBSOCKET: "Pusher connection works",
         Stage.TLS: "TLS works",
         Stage.REACH: "reachable",
         Stage.RESOLVE: "resolves",
     }
-    text = next((words[s] for s in reversed(Stage) if s in deepest), "checked")
+    text = next((words[s] for s in reversed(Stage) if s in deepest and s in words), "checked")
     for result in report.results:
         median = result.details.get("median") if result.stage is Stage.PING else None
         if isinstance(median, int | float):

@@ -1,0 +1,124 @@
+"""App credentials (id, key, secret) from flags, the environment and ``.env`` files.
+
+Precedence: flags > environment > ``--env-file``. The secret is kept here and
+in the signing code only; everything that shows credentials calls
+``Credentials.describe`` or ``signing.mask_secret``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from wsdiag.pusher.signing import mask_secret
+
+ENV_NAMES = (
+    "PUSHER_APP_ID",
+    "PUSHER_APP_KEY",
+    "PUSHER_APP_SECRET",
+    "PUSHER_APP_CLUSTER",
+    "PUSHER_HOST",
+    "PUSHER_PORT",
+    "PUSHER_SCHEME",
+)
+_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+class CredentialsError(ValueError):
+    """Credentials that cannot work; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    app_id: str | None = None
+    key: str | None = None
+    secret: str | None = None
+
+    def __repr__(self) -> str:  # never let a secret reach a log through repr()
+        return (
+            f"Credentials(app_id={self.app_id!r}, key={self.key!r}, "
+            f"secret={mask_secret(self.secret)!r})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.app_id and self.key and self.secret)
+
+    def describe(self) -> dict[str, str | None]:
+        return {"app_id": self.app_id, "key": self.key, "secret": mask_secret(self.secret)}
+
+    def warnings(self) -> list[str]:
+        """Mistakes worth saying before anything is sent."""
+        notes = []
+        if self.key and self.key.isdigit():
+            notes.append(
+                f"the key {self.key!r} is all digits: that looks like the app *id*, not the key "
+                "(the key is the 20-character hex string on the app's 'App Keys' page)"
+            )
+        if self.app_id and not self.app_id.isdigit():
+            notes.append(f"the app id {self.app_id!r} is not a number; Pusher app ids are numeric")
+        return notes
+
+    def require(self, what: str) -> Credentials:
+        missing = [
+            flag
+            for flag, value in (
+                ("--app-id / PUSHER_APP_ID", self.app_id),
+                ("--key / PUSHER_APP_KEY", self.key),
+                ("--secret / PUSHER_APP_SECRET", self.secret),
+            )
+            if not value
+        ]
+        if missing:
+            raise CredentialsError(f"{what} needs {', '.join(missing)}")
+        return self
+
+
+def read_env_file(path: str) -> dict[str, str]:
+    """The ``PUSHER_*`` keys of a dotenv file (Laravel's ``.env``); other keys are ignored."""
+    values: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        raise CredentialsError(f"cannot read env file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CredentialsError(f"env file {path} is not UTF-8 text") from None
+    for line in lines:
+        match = _ENV_LINE.match(line)
+        if not match or line.lstrip().startswith("#"):
+            continue
+        name, value = match.groups()
+        if name in ENV_NAMES:
+            values[name] = _unquote(value)
+    return values
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value.split(" #", 1)[0].strip()  # an unquoted value may carry a trailing comment
+
+
+def merged_environment(environ: Mapping[str, str], env_file: str | None) -> dict[str, str]:
+    """``PUSHER_*`` settings: the process environment wins over the env file."""
+    merged = read_env_file(env_file) if env_file else {}
+    merged.update({k: v for k, v in environ.items() if k in ENV_NAMES and v})
+    return merged
+
+
+def credentials_from(
+    env: Mapping[str, str],
+    *,
+    app_id: str | None = None,
+    key: str | None = None,
+    secret: str | None = None,
+) -> Credentials:
+    return Credentials(
+        app_id=app_id or env.get("PUSHER_APP_ID") or None,
+        key=key or env.get("PUSHER_APP_KEY") or None,
+        secret=secret or env.get("PUSHER_APP_SECRET") or None,
+    )

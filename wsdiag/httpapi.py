@@ -1,0 +1,203 @@
+"""Signed requests to the Pusher HTTP API, timed phase by phase (dns, connect, tls, request).
+
+stdlib ``http.client`` on a socket we connect ourselves, so each phase has its
+own timeout and timing. Network failures raise ``ApiError`` with an error
+kind; an HTTP reply of any status is a normal ``ApiResponse`` for the caller
+to judge (``wsdiag.checks.api`` explains the statuses).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from wsdiag.credentials import Credentials
+from wsdiag.models import ErrorKind, Phase, Stopwatch
+from wsdiag.pusher.signing import sign_api_request
+from wsdiag.target import Endpoint
+from wsdiag.transport import connect_tcp, tls_context, wrap_tls
+
+MAX_BODY = 1_000_000  # an API reply is small; never read an endless body
+
+
+class ApiError(Exception):
+    """The request never got an HTTP reply."""
+
+    def __init__(self, kind: ErrorKind, message: str, phases: tuple[Phase, ...] = ()) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.phases = phases
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    method: str
+    path: str  # without the query: the query carries the signature
+    status: int
+    reason: str
+    headers: dict[str, str]
+    body: bytes
+    phases: tuple[Phase, ...]
+    string_to_sign: str  # safe to show: it holds the key, never the secret
+    sent_at: float  # local wall clock when the request went out
+    server_date: float | None = None  # the server's Date header, as a timestamp
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The parsed body, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    @property
+    def clock_skew_s(self) -> float | None:
+        """Server clock minus local clock (seconds; Date has 1 s resolution)."""
+        if self.server_date is None:
+            return None
+        return self.server_date - self.sent_at
+
+
+def api_request(
+    endpoint: Endpoint,
+    credentials: Credentials,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = 5.0,
+    ca_bundle: str | None = None,
+    verify_tls: bool = True,
+    clock: Any = time.time,
+) -> ApiResponse:
+    """Send one signed request and read the whole reply."""
+    if not (credentials.key and credentials.secret):
+        raise ApiError(ErrorKind.INVALID_INPUT, "the HTTP API needs the app key and secret")
+    sent_at = clock()
+    signed = sign_api_request(
+        key=credentials.key,
+        secret=credentials.secret,
+        method=method,
+        path=path,
+        params=params,
+        body=body,
+        timestamp=int(sent_at),
+    )
+    watch = Stopwatch()
+    sock = _open(endpoint, watch, timeout, ca_bundle, verify_tls)
+    try:
+        with watch.phase("request"):
+            conn = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=timeout)
+            conn.sock = sock  # already connected (and wrapped in TLS): just speak HTTP on it
+            headers = {"Content-Type": "application/json", "User-Agent": _user_agent()}
+            conn.request(method, f"{path}?{signed.query}", body=body, headers=headers)
+            response = conn.getresponse()
+        with watch.phase("response"):
+            data = response.read(MAX_BODY)
+    except TimeoutError:
+        raise ApiError(
+            ErrorKind.API_TIMEOUT, f"no reply within {timeout:g} s", watch.frozen()
+        ) from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise ApiError(
+            ErrorKind.API_BAD_REPLY, f"the connection broke: {_describe(exc)}", watch.frozen()
+        ) from None
+    finally:
+        sock.close()
+    date = response.getheader("Date")
+    return ApiResponse(
+        method=method,
+        path=path,
+        status=response.status,
+        reason=response.reason,
+        headers={k.lower(): v for k, v in response.getheaders()},
+        body=data,
+        phases=watch.frozen(),
+        string_to_sign=signed.string_to_sign,
+        sent_at=sent_at,
+        server_date=_parse_date(date),
+    )
+
+
+def _open(
+    endpoint: Endpoint, watch: Stopwatch, timeout: float, ca_bundle: str | None, verify: bool
+) -> socket.socket:
+    try:
+        with watch.phase("dns"):
+            infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ApiError(
+            ErrorKind.DNS_NXDOMAIN,
+            f"{endpoint.host} does not resolve: {exc.strerror}",
+            watch.frozen(),
+        ) from None
+    address = str(infos[0][4][0])
+    try:
+        with watch.phase("connect"):
+            sock = connect_tcp(address, endpoint.port, timeout)
+    except TimeoutError:
+        raise ApiError(
+            ErrorKind.TCP_FILTERED,
+            f"no answer from {endpoint} within {timeout:g} s",
+            watch.frozen(),
+        ) from None
+    except ConnectionRefusedError:
+        raise ApiError(
+            ErrorKind.TCP_REFUSED, f"{endpoint} refused the connection", watch.frozen()
+        ) from None
+    except OSError as exc:
+        raise ApiError(
+            ErrorKind.TCP_UNREACHABLE,
+            f"cannot connect to {endpoint}: {_describe(exc)}",
+            watch.frozen(),
+        ) from None
+    if not endpoint.tls:
+        return sock
+    try:
+        with watch.phase("tls"):
+            return wrap_tls(sock, endpoint.host, tls_context(ca_bundle, verify), timeout)
+    except ssl.SSLCertVerificationError as exc:
+        sock.close()
+        raise ApiError(
+            ErrorKind.TLS_UNTRUSTED_ISSUER,
+            f"the certificate of {endpoint.host} was not accepted: {exc.verify_message} "
+            f"(run `wsdiag tls` for the whole chain)",
+            watch.frozen(),
+        ) from None
+    except (OSError, ssl.SSLError) as exc:
+        sock.close()
+        raise ApiError(
+            ErrorKind.TLS_PROTOCOL_ERROR,
+            f"TLS with {endpoint} failed: {_describe(exc)}",
+            watch.frozen(),
+        ) from None
+
+
+def _parse_date(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _user_agent() -> str:
+    from wsdiag import __version__
+
+    return f"wsdiag/{__version__}"
