@@ -1,0 +1,1 @@
+"""Channels: subscription auth, encrypted payloads, and the live event session behind `tail`."""
