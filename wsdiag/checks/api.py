@@ -1,0 +1,305 @@
+"""The HTTP API as checks: publish events, batches, channel queries — each reply explained.
+
+Every request becomes one ``StageResult`` (Stage.API) with the status, the
+reply, the phase timings and the server's clock skew. Input is validated
+before anything is sent (``validate_publish``): nothing goes out when it fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wsdiag.checks import CheckOptions
+from wsdiag.credentials import Credentials
+from wsdiag.httpapi import ApiError, ApiResponse, api_request
+from wsdiag.models import ErrorKind, Stage, StageResult, Status
+from wsdiag.pusher.signing import mask_secret, validate_channel_name, validate_event_name
+from wsdiag.target import Target
+
+MAX_CHANNELS = 100
+MAX_DATA_BYTES = 10 * 1024
+BATCH_SIZE = 10
+SKEW_WARN_S = 30
+SKEW_FAIL_S = 600  # the API rejects timestamps further off than this
+
+
+@dataclass(frozen=True)
+class OutgoingEvent:
+    """One event to publish, as the batch API takes it."""
+
+    channel: str
+    name: str
+    data: str
+    socket_id: str | None = None
+
+    def as_batch_item(self) -> dict[str, str]:
+        item = {"channel": self.channel, "name": self.name, "data": self.data}
+        if self.socket_id:
+            item["socket_id"] = self.socket_id
+        return item
+
+
+def validate_publish(
+    channels: Sequence[str], event: str, data: str, *, size_limit: bool = True
+) -> list[str]:
+    """Everything wrong with a publish request, before anything is sent (empty: fine)."""
+    problems = []
+    if not channels:
+        problems.append("no channel given")
+    if len(channels) > MAX_CHANNELS:
+        problems.append(f"{len(channels)} channels; one request takes at most {MAX_CHANNELS}")
+    problems += [p for p in map(validate_channel_name, channels) if p]
+    if (problem := validate_event_name(event)) is not None:
+        problems.append(problem)
+    if event.startswith(("pusher:", "pusher_internal:")):
+        problems.append(f"event {event!r}: the pusher: prefixes are reserved for the protocol")
+    size = len(data.encode())
+    if size_limit and size > MAX_DATA_BYTES:
+        problems.append(
+            f"data is {size} bytes; Pusher accepts at most {MAX_DATA_BYTES} (413) — "
+            "self-hosted servers may allow more: --no-size-limit"
+        )
+    return problems
+
+
+def publish(
+    target: Target,
+    credentials: Credentials,
+    channels: Sequence[str],
+    event: str,
+    data: str,
+    options: CheckOptions,
+    *,
+    socket_id: str | None = None,
+    info: str | None = None,
+) -> StageResult:
+    body: dict[str, Any] = {"name": event, "data": data, "channels": list(channels)}
+    if socket_id:
+        body["socket_id"] = socket_id
+    if info:
+        body["info"] = info
+    subject = f"publish {event} → {', '.join(channels[:3])}" + ("…" if len(channels) > 3 else "")
+    return _call(target, credentials, options, "POST", "events", subject, body=body)
+
+
+def publish_batch(
+    target: Target,
+    credentials: Credentials,
+    events: Sequence[OutgoingEvent],
+    options: CheckOptions,
+) -> list[StageResult]:
+    """Send ``events`` through ``batch_events``, ten per request (the shared-cluster limit)."""
+    results = []
+    for start in range(0, len(events), BATCH_SIZE):
+        chunk = events[start : start + BATCH_SIZE]
+        subject = f"batch events {start + 1}-{start + len(chunk)} of {len(events)}"
+        body = {"batch": [e.as_batch_item() for e in chunk]}
+        results.append(
+            _call(target, credentials, options, "POST", "batch_events", subject, body=body)
+        )
+    return results
+
+
+def query_channels(
+    target: Target,
+    credentials: Credentials,
+    options: CheckOptions,
+    *,
+    channel: str | None = None,
+    users: bool = False,
+    prefix: str | None = None,
+    info: str | None = None,
+) -> StageResult:
+    """GET the channel list, one channel's info, or a presence channel's users."""
+    params: dict[str, str] = {}
+    if prefix:
+        params["filter_by_prefix"] = prefix
+    if info:
+        params["info"] = info
+    if channel is None:
+        path, subject = "channels", "channels" + (f" {prefix}*" if prefix else "")
+    elif users:
+        path, subject = f"channels/{channel}/users", f"users of {channel}"
+    else:
+        path, subject = f"channels/{channel}", f"channel {channel}"
+    return _call(target, credentials, options, "GET", path, subject, params=params)
+
+
+def _call(
+    target: Target,
+    credentials: Credentials,
+    options: CheckOptions,
+    method: str,
+    resource: str,
+    subject: str,
+    *,
+    body: dict[str, Any] | None = None,
+    params: dict[str, str] | None = None,
+) -> StageResult:
+    path = f"/apps/{credentials.app_id}/{resource}"
+    raw = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
+    try:
+        response = api_request(
+            target.api,
+            credentials,
+            method,
+            path,
+            params=params,
+            body=raw,
+            timeout=options.timeout,
+            ca_bundle=options.ca_bundle,
+            verify_tls=options.verify_tls,
+        )
+    except ApiError as exc:
+        return StageResult(
+            Stage.API,
+            subject,
+            Status.FAIL,
+            str(exc),
+            kind=exc.kind,
+            cause=f"the request to {target.api} got no HTTP reply: {exc}",
+            fix=f"run `wsdiag check {target.label}` to find the broken layer",
+            details={"url": f"{target.api.scheme}://{target.api}{path}"},
+            phases=exc.phases,
+        )
+    return explain_response(response, credentials, subject)
+
+
+def explain_response(response: ApiResponse, credentials: Credentials, subject: str) -> StageResult:
+    """Turn any HTTP reply into a result: 200 with skew checks, every error status explained."""
+    parsed = response.json()
+    skew = response.clock_skew_s
+    details: dict[str, Any] = {
+        "method": response.method,
+        "path": response.path,
+        "status": response.status,
+        "reply": parsed if parsed is not None else response.text[:500],
+        "clock_skew_s": None if skew is None else round(skew, 1),
+        "key": credentials.key,
+        "secret": mask_secret(credentials.secret),
+    }
+    summary = f"HTTP {response.status} {response.reason}".strip()
+    common: dict[str, Any] = {"details": details, "phases": response.phases}
+    if response.status == 200:
+        if parsed is None and response.body.strip():
+            return StageResult(
+                Stage.API,
+                subject,
+                Status.FAIL,
+                summary + ", not JSON",
+                kind=ErrorKind.API_BAD_REPLY,
+                cause="the API answered 200 but the body is not JSON",
+                fix="a proxy or web server may be answering instead of the Pusher "
+                "API: check the host and port",
+                **common,
+            )
+        return _skew_result(subject, summary, skew, common)
+    kind, cause, fix = _status_explanation(response, credentials)
+    if kind is ErrorKind.API_UNAUTHORIZED or kind is ErrorKind.API_TIMESTAMP_EXPIRED:
+        details["string_to_sign"] = response.string_to_sign
+    snippet = response.text.strip().replace("\n", " ")[:120]
+    return StageResult(
+        Stage.API,
+        subject,
+        Status.FAIL,
+        f"{summary}: {snippet}" if snippet else summary,
+        kind=kind,
+        cause=cause,
+        fix=fix,
+        **common,
+    )
+
+
+def _skew_result(
+    subject: str, summary: str, skew: float | None, common: dict[str, Any]
+) -> StageResult:
+    if skew is not None and abs(skew) > SKEW_FAIL_S:
+        return StageResult(
+            Stage.API,
+            subject,
+            Status.FAIL,
+            f"{summary}, clock off by {skew:+.0f} s",
+            kind=ErrorKind.CLOCK_SKEW,
+            cause=_skew_cause(skew),
+            fix="sync this machine's clock (timedatectl set-ntp true)",
+            **common,
+        )
+    if skew is not None and abs(skew) > SKEW_WARN_S:
+        return StageResult(
+            Stage.API,
+            subject,
+            Status.WARN,
+            f"{summary}, clock off by {skew:+.0f} s",
+            kind=ErrorKind.CLOCK_SKEW,
+            cause=_skew_cause(skew),
+            fix="sync this machine's clock (timedatectl set-ntp true) before it "
+            "drifts past 600 s and every request fails",
+            **common,
+        )
+    return StageResult(Stage.API, subject, Status.OK, summary, **common)
+
+
+def _skew_cause(skew: float) -> str:
+    direction = "behind" if skew > 0 else "ahead of"
+    return f"this machine's clock is {abs(skew):.0f} s {direction} the server's (Date header)"
+
+
+def _status_explanation(
+    response: ApiResponse, credentials: Credentials
+) -> tuple[ErrorKind, str, str]:
+    text = response.text.lower()
+    status = response.status
+    if status == 401 and "timestamp" in text:
+        skew = response.clock_skew_s
+        shown = f" (measured skew: {skew:+.0f} s)" if skew is not None else ""
+        return (
+            ErrorKind.API_TIMESTAMP_EXPIRED,
+            f"the server rejected auth_timestamp: clocks differ by more than 600 s{shown}",
+            "sync this machine's clock (timedatectl set-ntp true)",
+        )
+    if status == 401:
+        return (
+            ErrorKind.API_UNAUTHORIZED,
+            f"the server rejected the signature for key {credentials.key!r} "
+            f"(secret {mask_secret(credentials.secret)})",
+            "check that key, secret and app id belong to the same app; --debug or --json "
+            "shows the exact string that was signed",
+        )
+    explanations = {
+        400: (
+            ErrorKind.API_BAD_REQUEST,
+            "the server refused the request as malformed",
+            "read the server's message: usually a bad channel/event name or too many channels",
+        ),
+        403: (
+            ErrorKind.API_FORBIDDEN,
+            "the app is disabled or over its message quota",
+            "check the app's status and plan in the dashboard",
+        ),
+        404: (
+            ErrorKind.API_NOT_FOUND,
+            f"no such resource: is the app id {credentials.app_id!r} right?",
+            "check PUSHER_APP_ID (the numeric id, not the key) and the host",
+        ),
+        413: (
+            ErrorKind.API_TOO_LARGE,
+            "the payload is too large for the server",
+            "keep data under 10 KB (Pusher's limit) or raise the server's limit",
+        ),
+    }
+    if status in explanations:
+        return explanations[status]
+    if status >= 500:
+        return (
+            ErrorKind.API_SERVER_ERROR,
+            f"the server failed with {status}",
+            "retry later; check status.pusher.com or the self-hosted server's logs",
+        )
+    return (
+        ErrorKind.API_UNEXPECTED_STATUS,
+        f"unexpected HTTP status {status}",
+        "check that the host and port point at the Pusher HTTP API",
+    )
