@@ -1,0 +1,226 @@
+"""Option bundles written once and shared by the commands, and the glue every command needs.
+
+Stdlib and click only (see ``wsdiag.cli``): imported on every start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from wsdiag.checks import CheckOptions
+from wsdiag.exit_codes import ExitCode
+from wsdiag.models import Report, Status
+from wsdiag.target import Target, TargetError, parse_target
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _apply(fn: F, decorators: list[Callable[[F], F]]) -> F:
+    for decorator in reversed(decorators):
+        fn = decorator(fn)
+    return fn
+
+
+def _parse_resolver(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    from wsdiag.checks.resolve import parse_resolver
+
+    try:
+        resolver: tuple[str, int] = parse_resolver(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return resolver
+
+
+def server_options(fn: F) -> F:
+    """The flags that describe a self-hosted server and the app key."""
+    return _apply(
+        fn,
+        [
+            click.option("--host", help="Self-hosted server host name or IP (instead of TARGET)."),
+            click.option(
+                "--port",
+                type=click.IntRange(1, 65535),
+                help="Server port [default: 443 with TLS, 80 without].",
+            ),
+            click.option(
+                "--tls/--no-tls",
+                "tls",
+                default=None,
+                help="Whether the server speaks TLS (wss://, https://) [default: TLS].",
+            ),
+            click.option("--key", metavar="KEY", help="App key [env: PUSHER_APP_KEY]."),
+        ],
+    )
+
+
+def network_options(fn: F) -> F:
+    """Timeouts and TLS trust, for every command that touches the network."""
+    return _apply(
+        fn,
+        [
+            click.option(
+                "--timeout",
+                type=click.FloatRange(0.1, 120),
+                default=5.0,
+                show_default=True,
+                help="Seconds to wait for each network step.",
+            ),
+            click.option(
+                "--ca-bundle",
+                type=click.Path(exists=True, dir_okay=False),
+                help="PEM file of CAs to trust instead of certifi's bundle (private/corporate CA).",
+            ),
+            click.option(
+                "--insecure",
+                is_flag=True,
+                help="Do NOT verify TLS certificates. Results say so loudly.",
+            ),
+        ],
+    )
+
+
+def check_options(fn: F) -> F:
+    """Knobs of the layered checks."""
+    return _apply(
+        fn,
+        [
+            click.option(
+                "--resolver",
+                metavar="IP[:PORT]",
+                callback=_parse_resolver,
+                help="DNS server to ask instead of the system's resolver.",
+            ),
+            click.option(
+                "--pings",
+                type=click.IntRange(0, 1000),
+                default=5,
+                show_default=True,
+                help="pusher:ping round trips to time (0: none).",
+            ),
+        ],
+    )
+
+
+def report_options(fn: F) -> F:
+    """Output formats of commands that produce a report."""
+    return _apply(
+        fn,
+        [
+            click.option(
+                "--json",
+                "as_json",
+                is_flag=True,
+                help="Print one JSON report on stdout (schema in the README).",
+            ),
+            click.option(
+                "--junit",
+                type=click.Path(dir_okay=False, writable=True),
+                help="Also write a JUnit XML report (one testcase per stage and address).",
+            ),
+            click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line."),
+            click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
+        ],
+    )
+
+
+def credential_options(fn: F) -> F:
+    """App id, key and secret, and a Laravel-style .env file to read them from."""
+    return _apply(
+        fn,
+        [
+            click.option("--app-id", metavar="ID", help="App id [env: PUSHER_APP_ID]."),
+            click.option(
+                "--secret",
+                metavar="SECRET",
+                help="App secret [env: PUSHER_APP_SECRET]. Never printed: shown as abc… at most.",
+            ),
+            click.option(
+                "--env-file",
+                type=click.Path(exists=True, dir_okay=False),
+                help="Read PUSHER_* settings from this .env file (the environment wins).",
+            ),
+        ],
+    )
+
+
+def environment(opts: dict[str, Any]) -> dict[str, str]:
+    """``PUSHER_*`` settings from the process environment and ``--env-file``."""
+    from wsdiag.credentials import CredentialsError, merged_environment
+
+    try:
+        return merged_environment(os.environ, opts.get("env_file"))
+    except CredentialsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def target_from(opts: dict[str, Any]) -> Target:
+    target_arg = opts.get("target")
+    if target_arg == "-":  # tail/publish/channels: "take it from the flags or the environment"
+        target_arg = None
+    try:
+        return parse_target(
+            target_arg,
+            host=opts.get("host"),
+            port=opts.get("port"),
+            tls=opts.get("tls"),
+            key=opts.get("key"),
+            env=environment(opts),
+        )
+    except TargetError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def check_options_from(opts: dict[str, Any]) -> CheckOptions:
+    if opts.get("insecure"):
+        click.echo(
+            "WARNING: --insecure: TLS certificates are NOT verified; "
+            "a working result proves nothing about the certificate.",
+            err=True,
+        )
+    return CheckOptions(
+        timeout=opts["timeout"],
+        resolver=opts.get("resolver"),
+        ca_bundle=opts.get("ca_bundle"),
+        verify_tls=not opts.get("insecure"),
+        ping_count=opts.get("pings", 5),
+    )
+
+
+def exit_code_of(report: Report) -> ExitCode:
+    if report.interrupted:
+        return ExitCode.INTERRUPTED
+    if report.status is Status.FAIL:
+        return ExitCode.CHECK_FAILED
+    return ExitCode.OK
+
+
+def make_report_renderer(opts: dict[str, Any], *, detailed: bool) -> Any:
+    if opts.get("as_json") and opts.get("quiet"):
+        raise click.UsageError("--json and --quiet cannot be used together")
+    from wsdiag.render import make_renderer
+
+    fmt = "json" if opts.get("as_json") else "quiet" if opts.get("quiet") else "console"
+    return make_renderer(fmt, detailed=detailed, debug=bool(opts.get("debug")))
+
+
+def finish_report(report: Report, renderer: Any, opts: dict[str, Any]) -> None:
+    """Render, write --junit, and exit with the report's code."""
+    code = exit_code_of(report)
+    renderer.finish(report, int(code))
+    if opts.get("junit"):
+        from wsdiag.render.junit import render_junit
+
+        try:
+            with open(opts["junit"], "w", encoding="utf-8") as out:
+                out.write(render_junit(report))
+        except OSError as exc:
+            raise click.FileError(opts["junit"], exc.strerror) from None
+    click.get_current_context().exit(int(code))
