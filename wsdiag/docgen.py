@@ -1,0 +1,153 @@
+"""Man pages and shell completions from the click command tree: ``python -m wsdiag.docgen``.
+
+One generator for every derived file, so they cannot drift from the options;
+``tests/test_docgen.py`` regenerates into a temporary folder and fails when a
+committed copy is stale. Roff is written here rather than with click-man:
+click-man has no EXIT STATUS, ENVIRONMENT or EXAMPLES sections and would be
+one more dependency for ~150 lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import click
+from click.shell_completion import BashComplete, FishComplete, ZshComplete
+
+from wsdiag import __version__
+from wsdiag.cli import cli
+from wsdiag.exit_codes import ExitCode
+
+EXIT_STATUS = {
+    ExitCode.OK: "Every check passed (warnings allowed unless --fail-on warn).",
+    ExitCode.CHECK_FAILED: "A check failed; the report names the first failure, cause and fix.",
+    ExitCode.USAGE: "Usage error: bad arguments or options; nothing was checked or sent.",
+    ExitCode.INTERRUPTED: "Interrupted with Ctrl-C; what was measured so far is printed.",
+}
+ENVIRONMENT = {
+    "PUSHER_APP_ID": "App id (the HTTP API needs it).",
+    "PUSHER_APP_KEY": "App key; --key wins.",
+    "PUSHER_APP_SECRET": "App secret, used to sign; never printed.",
+    "PUSHER_APP_CLUSTER": "Cluster name when no TARGET is given.",
+    "PUSHER_HOST": "Self-hosted server host when no TARGET is given.",
+    "PUSHER_PORT": "Self-hosted server port.",
+    "PUSHER_SCHEME": "http or https for the self-hosted server.",
+    "NO_COLOR": "Turn colour off.",
+}
+DATE = "2026-11"  # fixed, so regenerating does not churn the pages
+
+
+def roff_escape(text: str) -> str:
+    text = text.replace("\\", "\\e").replace("-", "\\-")
+    # groff -ww warns on raw non-ASCII: name each such character by its code point.
+    text = "".join(c if ord(c) < 128 else f"\\[u{ord(c):04X}]" for c in text)
+    return "\n".join("\\&" + line if line[:1] in (".", "'") else line for line in text.splitlines())
+
+
+def _split_help(help_text: str) -> tuple[str, list[str]]:
+    """Description paragraphs and example lines out of a command's docstring."""
+    text = help_text.replace("\b\n", "").replace("\b", "")
+    if "Examples:" in text:
+        body, examples = text.split("Examples:", 1)
+        lines = [line.strip() for line in examples.strip().splitlines() if line.strip()]
+        return body.strip(), lines
+    return text.strip(), []
+
+
+def _synopsis(name: str, command: click.Command) -> str:
+    ctx = click.Context(command, info_name=name)
+    pieces = command.collect_usage_pieces(ctx)
+    return f".B {name}\n" + roff_escape(" ".join(pieces))
+
+
+def _option_lines(command: click.Command, ctx: click.Context) -> list[str]:
+    lines: list[str] = []
+    for param in command.get_params(ctx):
+        record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+        if record is None:
+            continue
+        names, text = record
+        lines += [".TP", f".B {roff_escape(names)}", roff_escape(text or "")]
+    return lines
+
+
+def man_page(name: str, command: click.Command, parent: str | None = None) -> str:
+    title = name.replace(" ", "-")
+    ctx = click.Context(command, info_name=name)
+    description, examples = _split_help(command.help or "")
+    summary = command.get_short_help_str(limit=200).rstrip(".")
+    out = [
+        f'.TH {title.upper()} 1 "{DATE}" "wsdiag {__version__}" "User Commands"',
+        ".SH NAME",
+        f"{roff_escape(title)} \\- {roff_escape(summary)}",
+        ".SH SYNOPSIS",
+        _synopsis(name, command),
+        ".SH DESCRIPTION",
+    ]
+    for paragraph in re.split(r"\n\s*\n", description):
+        out += [roff_escape(" ".join(paragraph.split())), ".PP"]
+    out.pop()
+    if isinstance(command, click.Group):
+        out.append(".SH COMMANDS")
+        for sub_name, sub in sorted(command.commands.items()):
+            out += [".TP", f".B {sub_name}", roff_escape(sub.get_short_help_str(limit=200))]
+    out += [".SH OPTIONS", *_option_lines(command, ctx), ".SH EXIT STATUS"]
+    for code, meaning in EXIT_STATUS.items():
+        out += [".TP", f".B {int(code)}", roff_escape(meaning)]
+    out.append(".SH ENVIRONMENT")
+    for variable, meaning in ENVIRONMENT.items():
+        out += [".TP", f".B {variable}", roff_escape(meaning)]
+    if examples:
+        out.append(".SH EXAMPLES")
+        for example in examples:
+            out += [".PP", ".nf", roff_escape(example), ".fi"]
+    see_also = ["wsdiag(1)"] if parent else []
+    if isinstance(command, click.Group):
+        see_also += [f"wsdiag-{n}(1)" for n in sorted(command.commands)]
+    see_also += ["dig(1)", "openssl-s_client(1)", "curl(1)"]
+    out += [".SH SEE ALSO", roff_escape(", ".join(see_also))]
+    return "\n".join(out) + "\n"
+
+
+def completion_scripts() -> dict[str, str]:
+    complete_var = "_WSDIAG_COMPLETE"
+    return {
+        "wsdiag.bash": BashComplete(cli, {}, "wsdiag", complete_var).source(),
+        "_wsdiag": ZshComplete(cli, {}, "wsdiag", complete_var).source(),
+        "wsdiag.fish": FishComplete(cli, {}, "wsdiag", complete_var).source(),
+    }
+
+
+def generated_files() -> dict[str, str]:
+    """Relative path → content of every generated file."""
+    files = {"man/wsdiag.1": man_page("wsdiag", cli)}
+    for name, command in sorted(cli.commands.items()):
+        files[f"man/wsdiag-{name}.1"] = man_page(f"wsdiag {name}", command, parent="wsdiag")
+    files.update({f"completions/{n}": text for n, text in completion_scripts().items()})
+    return files
+
+
+def write_all(root: Path) -> list[Path]:
+    written = []
+    for relative, content in generated_files().items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Regenerate man pages and shell completions.")
+    parser.add_argument("--root", default=".", help="repository root to write into")
+    args = parser.parse_args(argv)
+    for path in write_all(Path(args.root)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
