@@ -32,9 +32,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from wsdiag.cli import channels, check
+    from wsdiag.cli import channels, check, config
 
-    for module in (check, channels):
+    for module in (check, channels, config):
         for command in module.COMMANDS:
             cli.add_command(command)
 

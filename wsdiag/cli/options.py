@@ -40,10 +40,22 @@ def _parse_resolver(
 
 
 def server_options(fn: F) -> F:
-    """The flags that describe a self-hosted server and the app key."""
+    """Flags describing a self-hosted server and the app key, and the profile to start from."""
     return _apply(
         fn,
         [
+            click.option(
+                "--profile",
+                envvar="WSDIAG_PROFILE",
+                help="Start from this profile of the config file [env: WSDIAG_PROFILE].",
+            ),
+            click.option(
+                "--config",
+                "config_path",
+                envvar="WSDIAG_CONFIG",
+                type=click.Path(dir_okay=False),
+                help="Config file [default: ~/.config/wsdiag/config.toml; env: WSDIAG_CONFIG].",
+            ),
             click.option("--host", help="Self-hosted server host name or IP (instead of TARGET)."),
             click.option(
                 "--port",
@@ -151,20 +163,53 @@ def credential_options(fn: F) -> F:
     )
 
 
+def load_profile(opts: dict[str, Any]) -> Any:
+    """The profile chosen by --profile (or ``default``), warnings printed once on stderr."""
+    if "_profile" in opts:
+        return opts["_profile"]
+    from pathlib import Path
+
+    from wsdiag.config import ConfigError, default_path
+    from wsdiag.config import load_profile as load
+
+    path = Path(opts["config_path"]) if opts.get("config_path") else default_path()
+    try:
+        profile = load(path, opts.get("profile"), required=bool(opts.get("config_path")))
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    for warning in profile.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    opts["_profile"] = profile
+    return profile
+
+
 def environment(opts: dict[str, Any]) -> dict[str, str]:
-    """``PUSHER_*`` settings from the process environment and ``--env-file``."""
+    """``PUSHER_*`` settings: environment > ``--env-file`` > profile."""
+    from wsdiag.config import profile_environment
     from wsdiag.credentials import CredentialsError, merged_environment
 
+    merged = profile_environment(load_profile(opts))
     try:
-        return merged_environment(os.environ, opts.get("env_file"))
+        merged.update(merged_environment(os.environ, opts.get("env_file")))
     except CredentialsError as exc:
         raise click.UsageError(str(exc)) from None
+    return merged
 
 
 def target_from(opts: dict[str, Any]) -> Target:
     target_arg = opts.get("target")
     if target_arg == "-":  # tail/publish/channels: "take it from the flags or the environment"
         target_arg = None
+    env = environment(opts)
+    profile = load_profile(opts)
+    named_elsewhere = any(
+        env.get(name) and env.get(name) != profile.values.get(key)
+        for name, key in (("PUSHER_HOST", "host"), ("PUSHER_APP_CLUSTER", "cluster"))
+    )
+    if not target_arg and not opts.get("host") and not named_elsewhere:
+        target_arg = profile.values.get(
+            "target"
+        )  # lowest precedence: only when nothing else names one
     try:
         return parse_target(
             target_arg,
@@ -172,7 +217,7 @@ def target_from(opts: dict[str, Any]) -> Target:
             port=opts.get("port"),
             tls=opts.get("tls"),
             key=opts.get("key"),
-            env=environment(opts),
+            env=env,
         )
     except TargetError as exc:
         raise click.UsageError(str(exc)) from None
