@@ -138,7 +138,23 @@ def report_options(fn: F) -> F:
                 help="Also write a JUnit XML report (one testcase per stage and address).",
             ),
             click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line."),
-            click.option("--debug", is_flag=True, help="Show tracebacks of internal errors."),
+            click.option(
+                "--fail-on",
+                type=click.Choice(["fail", "warn"]),
+                default="fail",
+                show_default=True,
+                help="Exit 1 on failures only, or on warnings too (strict pipelines).",
+            ),
+            click.option(
+                "--max-latency-ms",
+                type=click.FloatRange(min=0, min_open=True),
+                help="Fail when the ping or end-to-end p95 is slower than this.",
+            ),
+            click.option(
+                "--debug",
+                is_flag=True,
+                help="Show tracebacks and the protocol trace (frames, HTTP), secrets masked.",
+            ),
         ],
     )
 
@@ -239,10 +255,10 @@ def check_options_from(opts: dict[str, Any]) -> CheckOptions:
     )
 
 
-def exit_code_of(report: Report) -> ExitCode:
+def exit_code_of(report: Report, fail_on: str = "fail") -> ExitCode:
     if report.interrupted:
         return ExitCode.INTERRUPTED
-    if report.status is Status.FAIL:
+    if report.status is Status.FAIL or (fail_on == "warn" and report.status is Status.WARN):
         return ExitCode.CHECK_FAILED
     return ExitCode.OK
 
@@ -257,8 +273,19 @@ def make_report_renderer(opts: dict[str, Any], *, detailed: bool) -> Any:
 
 
 def finish_report(report: Report, renderer: Any, opts: dict[str, Any]) -> None:
-    """Render, write --junit, and exit with the report's code."""
-    code = exit_code_of(report)
+    """Apply thresholds, render, write --junit and annotations, exit with the report's code."""
+    if opts.get("max_latency_ms") and not report.interrupted:
+        from wsdiag.checks.thresholds import latency_findings
+
+        for finding in latency_findings(report, opts["max_latency_ms"]):
+            report.results.append(finding)
+    code = exit_code_of(report, opts.get("fail_on") or "fail")
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        from wsdiag.render.annotations import github_annotations
+
+        # stdout is where Actions reads workflow commands, unless stdout carries --json.
+        for line in github_annotations(report):
+            click.echo(line, err=bool(opts.get("as_json")))
     renderer.finish(report, int(code))
     if opts.get("junit"):
         from wsdiag.render.junit import render_junit
