@@ -233,4 +233,184 @@ def channels(**opts: Any) -> None:
     finish_report(report, renderer, opts)
 
 
-COMMANDS: tuple[click.Command, ...] = (publish, channels)
+def _auth_headers(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    headers = []
+    for value in values:
+        name, sep, content = value.partition(":")
+        if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+            raise click.BadParameter(f"{value!r} is not 'Name: value'", param_hint="--auth-header")
+        headers.append((name.strip(), content.strip()))
+    return headers
+
+
+def _authorizer(opts: dict[str, Any], key: str, secret: str | None, timeout: float) -> Any:
+    from wsdiag import trace
+    from wsdiag.channels.auth import EndpointAuthorizer, LocalAuthorizer
+
+    headers = _auth_headers(opts["auth_header"])
+    for _, value in headers:
+        trace.add_secret(value)
+    user_info = None
+    if opts["user_info"]:
+        try:
+            user_info = json.loads(opts["user_info"])
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--user-info") from None
+        if not isinstance(user_info, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--user-info")
+    if opts["auth_endpoint"]:
+        if not opts["auth_endpoint"].startswith(("http://", "https://")):
+            raise click.BadParameter(
+                "must be an http:// or https:// URL", param_hint="--auth-endpoint"
+            )
+        return EndpointAuthorizer(
+            opts["auth_endpoint"],
+            key,
+            headers,
+            secret,
+            timeout,
+            opts.get("ca_bundle"),
+            not opts.get("insecure"),
+        )
+    if secret:
+        return LocalAuthorizer(key, secret, opts["user_id"], user_info)
+    return None
+
+
+@click.command()
+@TARGET_ARGUMENT
+@click.argument("channel_names", nargs=-1, required=True, metavar="CHANNEL...")
+@server_options
+@credential_options
+@click.option(
+    "--auth-endpoint",
+    metavar="URL",
+    help="The app's auth endpoint, called like pusher-js does (e.g. /broadcasting/auth).",
+)
+@click.option(
+    "--auth-header",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Header for the auth endpoint (repeatable): cookies, bearer tokens, CSRF.",
+)
+@click.option(
+    "--user-id", default="wsdiag", show_default=True, help="Presence user id when signing locally."
+)
+@click.option("--user-info", metavar="JSON", help="Presence user info when signing locally.")
+@click.option(
+    "--encryption-master-key",
+    metavar="BASE64",
+    help="Decrypt private-encrypted- channels (needs PyNaCl).",
+)
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    metavar="GLOB",
+    help="Only show events matching this glob (repeatable).",
+)
+@click.option("--count", type=click.IntRange(min=1), help="Stop after this many events.")
+@click.option(
+    "--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds."
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="NDJSON on stdout: one object per event, flushed per line.",
+)
+@click.option("--debug", is_flag=True, help="Trace every frame on stderr, secrets masked.")
+@network_options
+def tail(**opts: Any) -> None:
+    """Watch channels live: events, presence members, connection states.
+
+    Private and presence channels are signed locally with --secret or through
+    the app's --auth-endpoint. Ctrl-C, --count or --duration end the run with a
+    summary on stderr; the exit code is 1 if a subscription failed.
+
+    \b
+    Examples:
+      wsdiag tail mt1 my-channel --key KEY
+      wsdiag tail - private-orders presence-room --env-file .env --json | jq .
+      wsdiag tail mt1 private-chat --key KEY --auth-endpoint https://app.test/broadcasting/auth \\
+          --auth-header 'Cookie: laravel_session=…'
+    """
+    from wsdiag.channels.tail import TailOptions, TailSession
+    from wsdiag.credentials import credentials_from
+    from wsdiag.exit_codes import ExitCode
+    from wsdiag.pusher.signing import validate_channel_name
+
+    target = target_from(opts)
+    if not target.key:
+        raise click.UsageError("tail needs the app key: --key or PUSHER_APP_KEY")
+    for name in opts["channel_names"]:
+        if problem := validate_channel_name(name):
+            raise click.BadParameter(problem, param_hint="CHANNEL")
+    creds = credentials_from(
+        environment(opts), app_id=opts.get("app_id"), key=target.key, secret=opts.get("secret")
+    )
+    for warning in creds.warnings():
+        click.echo(f"warning: {warning}", err=True)
+    master_key = None
+    if opts["encryption_master_key"]:
+        from wsdiag.channels.encryption import nacl_available, parse_master_key
+
+        try:
+            master_key = parse_master_key(opts["encryption_master_key"])
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--encryption-master-key") from None
+        if not nacl_available():
+            raise click.UsageError(
+                "decrypting needs PyNaCl: pip install 'wsdiag[encryption]' (or pip install pynacl)"
+            )
+    check = check_options_from(opts)
+    _start_trace(opts, creds.secret)
+    renderer = _tail_renderer(opts)
+    session = TailSession(
+        target,
+        TailOptions(
+            channels=tuple(dict.fromkeys(opts["channel_names"])),
+            authorizer=_authorizer(opts, target.key, creds.secret, check.timeout),
+            master_key=master_key,
+            event_patterns=tuple(opts["events"]),
+            count=opts["count"],
+            duration=opts["duration"],
+            check=check,
+        ),
+        sink=renderer.on_event,
+    )
+    interrupted = False
+    try:
+        summary = session.run()
+    except KeyboardInterrupt:
+        interrupted = True
+        summary = session.summary
+        summary.ended = summary.ended or None
+    renderer.finish(summary)
+    if interrupted:
+        code = ExitCode.INTERRUPTED
+    else:
+        code = ExitCode.CHECK_FAILED if summary.failed else ExitCode.OK
+    click.get_current_context().exit(int(code))
+
+
+def _start_trace(opts: dict[str, Any], secret: str | None) -> None:
+    if not opts.get("debug"):
+        return
+    from wsdiag import trace
+
+    trace.add_secret(secret)
+    trace.enable()
+
+
+def _tail_renderer(opts: dict[str, Any]) -> Any:
+    from wsdiag.render.stream import ConsoleTailRenderer, NdjsonTailRenderer
+
+    if opts["as_json"]:
+        return NdjsonTailRenderer()
+    from rich.console import Console
+
+    return ConsoleTailRenderer(Console(highlight=False), Console(stderr=True, highlight=False))
+
+
+COMMANDS: tuple[click.Command, ...] = (tail, publish, channels)

@@ -1,0 +1,347 @@
+"""The live session behind ``wsdiag tail``: connect, subscribe, keep alive, reconnect, report.
+
+Follows pusher-js's rules: ``pusher:ping`` after ``activity_timeout`` of
+silence and a reconnect when the pong does not come; on a close code,
+4000 → reconnect with TLS, 4100–4199 → back off, 4200–4299 → at once,
+4000–4099 → give up with the explanation; every channel is subscribed again
+after a reconnect. Everything observed goes to a sink as ``TailEvent``s; the
+summary keeps counters only, so memory stays flat on a long run.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from wsdiag.channels.auth import AuthError, ChannelAuth, needs_auth
+from wsdiag.channels.encryption import DecryptError, decrypt_payload, is_encrypted
+from wsdiag.channels.stream import Observed, TailEvent, TailSummary, event_matches
+from wsdiag.checks import CheckOptions
+from wsdiag.models import StageResult, Status
+from wsdiag.target import Endpoint, Target
+
+Sink = Callable[[TailEvent], None]
+PONG_TIMEOUT_S = 30.0  # pusher-js's pongTimeout
+MAX_BACKOFF_S = 30.0
+
+
+class Authorizer(Protocol):
+    def authorize(self, socket_id: str, channel: str) -> ChannelAuth: ...
+
+
+@dataclass(frozen=True)
+class TailOptions:
+    channels: tuple[str, ...]
+    authorizer: Authorizer | None = None
+    master_key: bytes | None = None
+    event_patterns: tuple[str, ...] = ()
+    count: int | None = None  # stop after this many events
+    duration: float | None = None  # stop after this many seconds
+    check: CheckOptions = field(default_factory=CheckOptions)
+    pong_timeout: float = PONG_TIMEOUT_S
+    max_reconnects: int | None = None  # None: keep trying (tail is meant to run for long)
+
+
+class _Stop(Exception):
+    """The run is over (count or duration reached, or asked to stop)."""
+
+
+class TailSession:
+    """One ``tail`` run. ``run()`` blocks until count/duration/stop/give-up."""
+
+    def __init__(self, target: Target, options: TailOptions, sink: Sink) -> None:
+        self.target = target
+        self.options = options
+        self.sink = sink
+        self.summary = TailSummary()
+        self.stop_event = threading.Event()
+        self._deadline = time.monotonic() + options.duration if options.duration else None
+        self._endpoint = target.websocket
+
+    # ------------------------------------------------------------------ driving
+
+    def run(self) -> TailSummary:
+        backoff = 0.0
+        try:
+            while not self.stop_event.is_set():
+                self._wait(backoff)
+                outcome = self._connect_and_listen()
+                if outcome is None:
+                    break
+                backoff = outcome
+                self.summary.reconnects += 1
+                limit = self.options.max_reconnects
+                if limit is not None and self.summary.reconnects > limit:
+                    self.summary.fatal = f"gave up after {limit} reconnect(s)"
+                    self._emit(Observed.STATE, state="failed", message=self.summary.fatal)
+                    break
+        except _Stop:
+            pass
+        self.summary.ended = time.monotonic()
+        return self.summary
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        self._emit(Observed.STATE, state="reconnecting", message=f"reconnecting in {seconds:g} s")
+        if self.stop_event.wait(min(seconds, self._remaining())):
+            raise _Stop
+        self._check_deadline()
+
+    def _remaining(self) -> float:
+        return max(0.0, self._deadline - time.monotonic()) if self._deadline else float("inf")
+
+    def _check_deadline(self) -> None:
+        if self.stop_event.is_set() or (self._deadline and time.monotonic() >= self._deadline):
+            raise _Stop
+
+    # --------------------------------------------------------------- connection
+
+    def _connect_and_listen(self) -> float | None:
+        """One connection's life; returns the delay before reconnecting, or None to stop."""
+        from wsdiag.checks.websocket import open_pusher
+
+        endpoint = self._endpoint
+        self._emit(
+            Observed.STATE,
+            state="connecting",
+            message=f"connecting to {endpoint.scheme}://{endpoint}",
+        )
+        address = self._address(endpoint)
+        if address is None:
+            return self._retry_delay(None)
+        result, session = open_pusher(endpoint, address, self.target.app_key, self.options.check)
+        if session is None:
+            return self._after_failed_connect(result)
+        self._emit(
+            Observed.STATE,
+            state="connected",
+            message=f"connected, socket_id {session.socket_id}, "
+            f"activity_timeout {session.activity_timeout} s",
+        )
+        try:
+            self._subscribe_all(session)
+            return self._listen(session)
+        finally:
+            session.close()
+
+    def _address(self, endpoint: Endpoint) -> str | None:
+        try:
+            infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            self._emit(
+                Observed.STATE,
+                state="disconnected",
+                message=f"cannot resolve {endpoint.host}: {exc}",
+            )
+            return None
+        return str(infos[0][4][0])
+
+    def _after_failed_connect(self, result: StageResult) -> float | None:
+        code = result.details.get("close_code") or result.details.get("error_code")
+        self._emit(
+            Observed.STATE,
+            state="disconnected",
+            message=f"{result.summary}" + (f" — {result.cause}" if result.cause else ""),
+            fix=result.fix,
+            code=code if isinstance(code, int) else None,
+        )
+        if result.status is Status.OK:  # placeholder-key 4001: nothing to tail with
+            self.summary.fatal = "no app key: pass --key"
+            return None
+        return self._policy(code if isinstance(code, int) else None, result.fix)
+
+    def _policy(self, code: int | None, fix: str | None) -> float | None:
+        """What to do after a close: delay before reconnecting, or None to give up."""
+        if code is None:
+            return self._retry_delay(None)
+        from wsdiag.pusher.codes import explain_code
+
+        info = explain_code(code)
+        if info.reconnect == "give_up":
+            self.summary.fatal = f"{code} {info.title}: {info.meaning}"
+            self._emit(
+                Observed.STATE, state="failed", message=self.summary.fatal, fix=info.fix, code=code
+            )
+            return None
+        if info.reconnect == "tls" and not self._endpoint.tls:
+            port = 443 if self._endpoint.port == 80 else self._endpoint.port
+            self._endpoint = Endpoint(self._endpoint.host, port, True)
+            return 0.0
+        if info.reconnect == "immediately":
+            return 0.0
+        return self._retry_delay(code)
+
+    def _retry_delay(self, code: int | None) -> float:
+        """1 s, doubling to 30 s, for over-capacity codes and network failures."""
+        previous = getattr(self, "_last_delay", 0.0)
+        delay = min(MAX_BACKOFF_S, max(1.0, previous * 2))
+        self._last_delay = delay
+        return delay
+
+    # ----------------------------------------------------------- subscriptions
+
+    def _subscribe_all(self, session: Any) -> None:
+        from wsdiag.pusher.frames import subscribe_frame
+
+        for channel in self.options.channels:
+            auth: ChannelAuth | None = None
+            if needs_auth(channel):
+                if self.options.authorizer is None:
+                    self._subscription_failed(
+                        channel,
+                        f"{channel} needs auth",
+                        "pass --secret (with --app-id) to sign locally, or --auth-endpoint URL",
+                    )
+                    continue
+                try:
+                    auth = self.options.authorizer.authorize(session.socket_id, channel)
+                except AuthError as exc:
+                    self._subscription_failed(channel, str(exc), exc.fix)
+                    continue
+            session.send_event(
+                subscribe_frame(
+                    channel,
+                    auth=auth.auth if auth else None,
+                    channel_data=auth.channel_data if auth else None,
+                )
+            )
+
+    def _subscription_failed(self, channel: str, message: str, fix: str | None) -> None:
+        self._emit(Observed.SUBSCRIPTION_ERROR, channel=channel, message=message, fix=fix)
+
+    # ---------------------------------------------------------------- listening
+
+    def _listen(self, session: Any) -> float | None:
+        activity = float(min(session.activity_timeout or 120, 120))
+        last_seen = time.monotonic()
+        pong_due: float | None = None
+        while True:
+            self._check_deadline()
+            now = time.monotonic()
+            wait_until = pong_due if pong_due is not None else last_seen + activity
+            timeout = max(0.05, min(wait_until - now, self._remaining(), 1.0))
+            try:
+                event = session.receive(timeout)
+            except Exception as exc:  # closed: the session says how
+                return self._closed(exc)
+            now = time.monotonic()
+            if event is None:
+                if pong_due is not None and now >= pong_due:
+                    self._emit(
+                        Observed.STATE,
+                        state="disconnected",
+                        message="no pong within the pong timeout: the connection is dead "
+                        "(often an idle-killing proxy)",
+                        code=4201,
+                    )
+                    return 0.0
+                if pong_due is None and now >= last_seen + activity:
+                    from wsdiag.pusher.frames import ping_frame
+
+                    session.send_event(ping_frame())
+                    pong_due = now + self.options.pong_timeout
+                continue
+            last_seen, pong_due = now, None
+            self._handle(event)
+
+    def _closed(self, exc: Exception) -> float | None:
+        code = getattr(exc, "code", None)
+        reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+        self._emit(
+            Observed.STATE,
+            state="disconnected",
+            message=f"connection closed: {reason}",
+            code=code if isinstance(code, int) else None,
+        )
+        return self._policy(code if isinstance(code, int) else 1006, None)
+
+    def _handle(self, event: Any) -> None:
+        name, channel, data = event.event, event.channel, event.data
+        if name == "pusher_internal:subscription_succeeded":
+            members = _presence_members(data)
+            self._emit(
+                Observed.SUBSCRIBED,
+                channel=channel,
+                members=members,
+                message=f"subscribed to {channel}"
+                + (f" ({len(members)} member(s))" if members is not None else ""),
+            )
+        elif name == "pusher:subscription_error":
+            self._subscription_failed(
+                channel or "?",
+                f"the server refused the subscription: {data}",
+                "check the auth signature and the channel name",
+            )
+        elif name == "pusher_internal:member_added":
+            self._emit(Observed.MEMBER_ADDED, channel=channel, user_id=_user_id(data), data=data)
+        elif name == "pusher_internal:member_removed":
+            self._emit(Observed.MEMBER_REMOVED, channel=channel, user_id=_user_id(data))
+        elif name == "pusher:error":
+            self._emit(Observed.WARNING, message=f"pusher:error {data}")
+        elif name.startswith(("pusher:", "pusher_internal:")):
+            return  # pong, cache_miss, subscription_count: protocol chatter
+        elif channel and event_matches(name, self.options.event_patterns):
+            self._app_event(channel, name, data, len(getattr(event, "raw", "") or ""))
+
+    def _app_event(self, channel: str, name: str, data: Any, size: int) -> None:
+        if is_encrypted(channel):
+            if self.options.master_key is None:
+                self._emit(
+                    Observed.WARNING,
+                    channel=channel,
+                    event=name,
+                    message="encrypted event: pass --encryption-master-key to read it",
+                )
+            else:
+                try:
+                    data = decrypt_payload(channel, data, self.options.master_key)
+                except DecryptError as exc:
+                    self._emit(Observed.WARNING, channel=channel, event=name, message=str(exc))
+                    return
+        self._emit(
+            Observed.EVENT,
+            channel=channel,
+            event=name,
+            data=data,
+            size=size,
+            user_id=getattr(self, "_user", None),
+        )
+        if self.options.count is not None and self.summary.total >= self.options.count:
+            raise _Stop
+
+    def _emit(self, kind: Observed, **fields: Any) -> None:
+        event = TailEvent(kind, time.time(), **fields)
+        self.summary.record(event)
+        self.sink(event)
+
+
+def _as_object(data: Any) -> Any:
+    if isinstance(data, str):
+        try:
+            return json.loads(data)
+        except ValueError:
+            return data
+    return data
+
+
+def _user_id(data: Any) -> str | None:
+    obj = _as_object(data)
+    return str(obj.get("user_id")) if isinstance(obj, dict) and "user_id" in obj else None
+
+
+def _presence_members(data: Any) -> tuple[dict[str, Any], ...] | None:
+    obj = _as_object(data)
+    presence = obj.get("presence") if isinstance(obj, dict) else None
+    if not isinstance(presence, dict):
+        return None
+    info = presence.get("hash") or {}
+    return tuple({"user_id": uid, "user_info": info.get(uid)} for uid in presence.get("ids", []))
