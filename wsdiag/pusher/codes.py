@@ -1,0 +1,280 @@
+"""What every Pusher close/error code and WebSocket close code means, and what to do. Pure data.
+
+Sources: the Pusher protocol docs and pusher-js's reconnect rules, summarised
+in PUSHER-PROTOCOL.md ("Close and error codes"). ``reconnect`` is what a
+client should do next: ``tls`` (retry at once over wss), ``backoff`` (retry
+after ≥1 s, growing), ``immediately``, or ``give_up``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from wsdiag.models import ErrorKind
+
+Reconnect = Literal["tls", "backoff", "immediately", "give_up"]
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    code: int
+    title: str
+    meaning: str
+    fix: str
+    reconnect: Reconnect
+    kind: ErrorKind
+
+
+_CODES: dict[int, tuple[str, str, str, Reconnect, ErrorKind]] = {
+    1000: (
+        "normal closure",
+        "the server closed the connection normally",
+        "nothing to fix, unless it happens right after connecting: then read the server's logs",
+        "backoff",
+        ErrorKind.WS_CLOSED,
+    ),
+    1001: (
+        "going away",
+        "the server is shutting down or restarting (a deploy, a scale-in)",
+        "reconnect; if it repeats, check the server's health",
+        "backoff",
+        ErrorKind.WS_CLOSED,
+    ),
+    1002: (
+        "protocol error",
+        "the peer saw a WebSocket protocol violation",
+        "a proxy may be rewriting frames: try wss:// on 443, which proxies cannot touch",
+        "backoff",
+        ErrorKind.WS_PROTOCOL_ERROR,
+    ),
+    1003: (
+        "unsupported data",
+        "the peer received a frame type it does not accept",
+        "send text frames only (Pusher has no binary frames)",
+        "backoff",
+        ErrorKind.WS_PROTOCOL_ERROR,
+    ),
+    1004: (
+        "too large",
+        "a frame was larger than the peer accepts",
+        "keep messages small (client events ≤10 KB)",
+        "backoff",
+        ErrorKind.WS_PROTOCOL_ERROR,
+    ),
+    1005: (
+        "no status",
+        "the close frame carried no code",
+        "reconnect",
+        "backoff",
+        ErrorKind.WS_CLOSED,
+    ),
+    1006: (
+        "abnormal closure",
+        "the connection dropped without a close frame: very often a proxy, firewall or "
+        "load balancer that does not support WebSockets, or one that kills idle connections",
+        "use wss:// on 443 (proxies pass TLS through untouched), ask for WebSocket support on "
+        "the proxy, or raise its idle timeout above the activity timeout",
+        "backoff",
+        ErrorKind.WS_CLOSED,
+    ),
+    1008: (
+        "policy violation",
+        "the server closed the connection for a policy reason",
+        "read the close reason and the server's logs",
+        "backoff",
+        ErrorKind.WS_CLOSED,
+    ),
+    1009: (
+        "message too big",
+        "a message was larger than the peer accepts",
+        "send smaller messages",
+        "backoff",
+        ErrorKind.WS_PROTOCOL_ERROR,
+    ),
+    1011: (
+        "server error",
+        "the server hit an internal error",
+        "retry; check the server's logs",
+        "backoff",
+        ErrorKind.WS_CLOSED,
+    ),
+    1012: (
+        "service restart",
+        "the server is restarting",
+        "reconnect after a moment",
+        "backoff",
+        ErrorKind.WS_CLOSED,
+    ),
+    1013: (
+        "try again later",
+        "the server is overloaded",
+        "reconnect after a delay",
+        "backoff",
+        ErrorKind.WS_CLOSED,
+    ),
+    4000: (
+        "TLS required",
+        "this app accepts only encrypted connections",
+        "connect with wss:// (pusher-js: forceTLS: true, the default)",
+        "tls",
+        ErrorKind.PUSHER_TLS_REQUIRED,
+    ),
+    4001: (
+        "app does not exist",
+        'no app with this key exists on this cluster or server (Pusher says: "App key … not '
+        'in this cluster. Did you forget to specify the cluster?")',
+        "check the key and the cluster: a key belongs to one cluster, so --key and the cluster "
+        "(PUSHER_APP_CLUSTER) must match the app's 'App Keys' page; passing the numeric app "
+        "*id* as the key is a common mistake",
+        "give_up",
+        ErrorKind.PUSHER_APP_NOT_FOUND,
+    ),
+    4003: (
+        "app disabled",
+        "the app exists but is disabled",
+        "enable the app in the dashboard (or the server's app config)",
+        "give_up",
+        ErrorKind.PUSHER_APP_DISABLED,
+    ),
+    4004: (
+        "over connection quota",
+        "the app has reached its plan's connection limit",
+        "upgrade the plan or close idle connections (self-hosted: raise max connections)",
+        "give_up",
+        ErrorKind.PUSHER_OVER_QUOTA,
+    ),
+    4005: (
+        "path not found",
+        "the WebSocket path is not /app/KEY",
+        "connect to /app/KEY?protocol=7 (a reverse proxy may rewrite the path)",
+        "give_up",
+        ErrorKind.PUSHER_PATH_NOT_FOUND,
+    ),
+    4006: (
+        "invalid version string",
+        "the client's version query parameter is malformed",
+        "update the client library",
+        "give_up",
+        ErrorKind.PUSHER_INVALID_VERSION,
+    ),
+    4007: (
+        "unsupported protocol version",
+        "the server does not speak this protocol version",
+        "use protocol=7 (update the client library)",
+        "give_up",
+        ErrorKind.PUSHER_UNSUPPORTED_PROTOCOL,
+    ),
+    4008: (
+        "no protocol version",
+        "the connection URL has no protocol parameter",
+        "add ?protocol=7 to the URL (update the client library)",
+        "give_up",
+        ErrorKind.PUSHER_NO_PROTOCOL,
+    ),
+    4009: (
+        "connection unauthorized",
+        "the server refused the connection (soketi also closes with 4009 when user sign-in "
+        "does not happen in time)",
+        "check the app's connection rules; sign the user in promptly when user authentication "
+        "is required",
+        "give_up",
+        ErrorKind.PUSHER_UNAUTHORIZED,
+    ),
+    4100: (
+        "over capacity",
+        "the server is over capacity (soketi: the app's connection limit)",
+        "retry after a pause; self-hosted: raise the app's max connections",
+        "backoff",
+        ErrorKind.PUSHER_OVER_CAPACITY,
+    ),
+    4200: (
+        "generic reconnect",
+        "the server asks the client to reconnect",
+        "reconnect at once",
+        "immediately",
+        ErrorKind.PUSHER_RECONNECT,
+    ),
+    4201: (
+        "pong not received",
+        "the server closed the connection: the client did not answer pings in time",
+        "check that nothing on the path (proxy, load balancer) stalls or kills quiet connections",
+        "immediately",
+        ErrorKind.PUSHER_RECONNECT,
+    ),
+    4202: (
+        "closed after inactivity",
+        "the connection was idle too long",
+        "send pings within the activity timeout (pusher-js does this by itself)",
+        "immediately",
+        ErrorKind.PUSHER_RECONNECT,
+    ),
+    4301: (
+        "client event rejected",
+        "client events were sent faster than allowed (10 per second per connection)",
+        "slow down client events",
+        "give_up",
+        ErrorKind.PUSHER_CLIENT_EVENT_REJECTED,
+    ),
+    4302: (
+        "watchlist limit",
+        "too many users in the watchlist",
+        "reduce the watchlist",
+        "give_up",
+        ErrorKind.PUSHER_CLIENT_EVENT_REJECTED,
+    ),
+}
+
+
+def explain_code(code: int) -> CodeInfo:
+    """Everything known about ``code``; ranges and unknown codes get honest generic entries."""
+    if code in _CODES:
+        return CodeInfo(code, *_CODES[code])
+    if 4000 <= code <= 4099:
+        return CodeInfo(
+            code,
+            "connection refused",
+            f"the server refused the connection ({code})",
+            "read the server's message; do not retry the same request",
+            "give_up",
+            ErrorKind.PUSHER_ERROR,
+        )
+    if 4100 <= code <= 4199:
+        return CodeInfo(
+            code,
+            "over capacity",
+            f"the server is over capacity ({code})",
+            "retry after a pause",
+            "backoff",
+            ErrorKind.PUSHER_OVER_CAPACITY,
+        )
+    if 4200 <= code <= 4299:
+        return CodeInfo(
+            code,
+            "reconnect",
+            f"the server asks for a reconnect ({code})",
+            "reconnect at once",
+            "immediately",
+            ErrorKind.PUSHER_RECONNECT,
+        )
+    if 4300 <= code <= 4399:
+        return CodeInfo(
+            code,
+            "client event rejected",
+            f"the server rejected a client event ({code})",
+            "check client event rules (private/presence channels, rate, size)",
+            "give_up",
+            ErrorKind.PUSHER_CLIENT_EVENT_REJECTED,
+        )
+    return CodeInfo(
+        code,
+        "unknown code",
+        f"code {code} is not one wsdiag knows",
+        "read the close reason and the server's documentation",
+        "backoff",
+        ErrorKind.PUSHER_ERROR,
+    )
+
+
+def known_codes() -> list[int]:
+    return sorted(_CODES)

@@ -1,0 +1,132 @@
+"""Pusher protocol 7 frames: parse what the server sends, build what the client sends. Pure code.
+
+A frame is a UTF-8 JSON object ``{"event", "channel"?, "data"}`` whose ``data``
+is usually itself a JSON *string* (double-encoded); ``parse_frame`` decodes it
+once more when it can and keeps the raw text for the trace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+PROTOCOL_VERSION = 7
+CLIENT_NAME = "wsdiag"
+_SOCKET_ID = re.compile(r"^\d+\.\d+$")
+
+
+class FrameError(ValueError):
+    """The server sent something that is not a Pusher frame; the message says what."""
+
+
+@dataclass(frozen=True)
+class PusherEvent:
+    event: str
+    channel: str | None
+    data: Any  # decoded JSON when data was a JSON string or object, else the raw value
+    raw: str
+    user_id: str | None = None  # set by the server on client events in presence channels
+
+
+def connection_path(key: str, version: str) -> str:
+    """``/app/KEY?protocol=7&client=wsdiag&version=X`` (the key URL-quoted)."""
+    return (
+        f"/app/{quote(key, safe='')}?protocol={PROTOCOL_VERSION}"
+        f"&client={CLIENT_NAME}&version={quote(version, safe='')}"
+    )
+
+
+def parse_frame(text: str) -> PusherEvent:
+    try:
+        message = json.loads(text)
+    except ValueError as exc:
+        raise FrameError(f"not JSON ({exc.args[0] if exc.args else exc}): {text[:80]!r}") from None
+    if not isinstance(message, dict):
+        raise FrameError(f"a JSON {type(message).__name__}, not an object: {text[:80]!r}")
+    event = message.get("event")
+    if not isinstance(event, str) or not event:
+        raise FrameError(f'no "event" name: {text[:80]!r}')
+    channel = message.get("channel")
+    if channel is not None and not isinstance(channel, str):
+        raise FrameError(f'"channel" is not a string: {text[:80]!r}')
+    user_id = message.get("user_id")
+    return PusherEvent(
+        event=event,
+        channel=channel,
+        data=decode_data(message.get("data")),
+        raw=text,
+        user_id=str(user_id) if user_id is not None else None,
+    )
+
+
+def decode_data(data: Any) -> Any:
+    """Decode a double-encoded JSON string; anything else stays as it is."""
+    if isinstance(data, str):
+        stripped = data.strip()
+        if stripped[:1] in ("{", "[", '"') or stripped in ("true", "false", "null"):
+            try:
+                return json.loads(stripped)
+            except ValueError:
+                return data
+    return data
+
+
+def _frame(event: str, data: Any, channel: str | None = None) -> str:
+    message: dict[str, Any] = {"event": event, "data": data}
+    if channel is not None:
+        message["channel"] = channel
+    return json.dumps(message, separators=(",", ":"))
+
+
+def ping_frame() -> str:
+    return _frame("pusher:ping", {})
+
+
+def pong_frame() -> str:
+    return _frame("pusher:pong", {})
+
+
+def subscribe_frame(channel: str, auth: str | None = None, channel_data: str | None = None) -> str:
+    data: dict[str, str] = {"channel": channel}
+    if auth is not None:
+        data["auth"] = auth
+    if channel_data is not None:
+        data["channel_data"] = channel_data
+    return _frame("pusher:subscribe", data)
+
+
+def unsubscribe_frame(channel: str) -> str:
+    return _frame("pusher:unsubscribe", {"channel": channel})
+
+
+def client_event_frame(channel: str, event: str, data: Any) -> str:
+    if not event.startswith("client-"):
+        raise ValueError("client events must be named client-…")
+    return _frame(event, data, channel)
+
+
+def connection_established(event: PusherEvent) -> tuple[str, int | None]:
+    """``(socket_id, activity_timeout)`` from ``pusher:connection_established``."""
+    if event.event != "pusher:connection_established":
+        raise FrameError(f"expected pusher:connection_established, got {event.event}")
+    data = event.data
+    if not isinstance(data, dict):
+        raise FrameError("connection_established carries no JSON object")
+    socket_id = data.get("socket_id")
+    if not isinstance(socket_id, str) or not _SOCKET_ID.match(socket_id):
+        raise FrameError(f"connection_established has an invalid socket_id: {socket_id!r}")
+    timeout = data.get("activity_timeout")
+    return socket_id, timeout if isinstance(timeout, int) and timeout > 0 else None
+
+
+def error_of(event: PusherEvent) -> tuple[int | None, str]:
+    """``(code, message)`` of ``pusher:error``; code is None when the server sent none."""
+    data = event.data
+    if isinstance(data, dict):
+        code = data.get("code")
+        message = data.get("message")
+        return (code if isinstance(code, int) else None, str(message) if message else "")
+    return None, str(data or "")
