@@ -130,7 +130,7 @@ def reach_all(
     reachable: set[tuple[str, int]] = set()
     for (_host, address, port), result in zip(probes, results, strict=True):
         run.add(result, started)
-        if result.status is not Status.FAIL:
+        if result.status is Status.OK:
             reachable.add((address, port))
     for host in dict.fromkeys(h for h, _, _ in probes):
         host_results = [r for (h, _, _), r in zip(probes, results, strict=True) if h == host]

@@ -1,0 +1,393 @@
+"""The ``websocket`` stage: HTTP upgrade on ``/app/KEY`` and the Pusher handshake.
+
+TCP and TLS are done here with our own timeouts and timings, then
+websocket-client runs the upgrade on the connected socket. Any reply but 101
+is diagnosed from its status line and first body bytes; after 101 we wait
+for ``pusher:connection_established`` or explain the ``pusher:error`` / close
+code. The open connection is returned as a ``PusherSession`` for ``ping``,
+``tail`` and the end-to-end checks.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+import websocket
+
+from wsdiag import __version__, trace
+from wsdiag.checks import CheckOptions
+from wsdiag.checks.reach import classify_connect_error
+from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
+from wsdiag.pusher.codes import explain_code
+from wsdiag.pusher.frames import (
+    FrameError,
+    PusherEvent,
+    connection_established,
+    connection_path,
+    error_of,
+    parse_frame,
+)
+from wsdiag.target import PLACEHOLDER_KEY, Endpoint
+from wsdiag.transport import connect_tcp, tls_context, wrap_tls
+
+BODY_PREVIEW = 200
+
+
+class SessionClosed(Exception):
+    """The server closed the connection (``code`` 1006 when it just dropped)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"closed with {code}" + (f": {reason}" if reason else ""))
+        self.code = code
+        self.reason = reason
+
+
+class PusherSession:
+    """An open, handshaken Pusher connection. Not thread-safe for concurrent receives."""
+
+    def __init__(self, ws: Any, socket_id: str, activity_timeout: int | None, label: str) -> None:
+        self._ws = ws
+        self.socket_id = socket_id
+        self.activity_timeout = activity_timeout
+        self.label = label
+
+    def send_event(self, frame: str) -> None:
+        trace.trace(">>", self.label, frame)
+        try:
+            self._ws.send(frame)
+        except (websocket.WebSocketException, OSError) as exc:
+            raise SessionClosed(1006, f"send failed: {exc}") from None
+
+    def receive(self, timeout: float) -> PusherEvent | None:
+        """The next frame, None on timeout; SessionClosed on close, FrameError on a bad frame."""
+        return receive_event(self._ws, timeout, self.label)
+
+    def close(self) -> None:
+        try:
+            self._ws.close(timeout=0.5)
+        except Exception:  # closing a dead socket: nothing left to do
+            self._ws.shutdown()
+
+
+def receive_event(ws: Any, timeout: float, label: str) -> PusherEvent | None:
+    ws.settimeout(max(timeout, 0.001))
+    try:
+        opcode, payload = ws.recv_data()  # answers WebSocket pings by itself
+    except websocket.WebSocketTimeoutException:
+        return None
+    except TimeoutError:
+        return None
+    except websocket.WebSocketConnectionClosedException:
+        raise SessionClosed(1006, "the connection dropped without a close frame") from None
+    except (websocket.WebSocketProtocolException, websocket.WebSocketPayloadException) as exc:
+        raise FrameError(f"invalid WebSocket frame: {exc}") from None
+    except (OSError, ssl.SSLError) as exc:
+        raise SessionClosed(1006, f"the connection broke: {exc}") from None
+    if opcode == websocket.ABNF.OPCODE_CLOSE:
+        code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+        reason = payload[2:].decode("utf-8", "replace")
+        trace.trace("<<", label, f"close {code} {reason}")
+        raise SessionClosed(code, reason)
+    if opcode == websocket.ABNF.OPCODE_BINARY:
+        trace.trace("<<", label, f"binary frame, {len(payload)} bytes")
+        raise FrameError(f"a binary frame of {len(payload)} bytes (Pusher sends text frames only)")
+    text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+    trace.trace("<<", label, text if len(text) <= 2000 else text[:2000] + "…")
+    return parse_frame(text)
+
+
+def open_pusher(
+    endpoint: Endpoint, address: str, key: str, options: CheckOptions
+) -> tuple[StageResult, PusherSession | None]:
+    """Connect, upgrade, handshake; a session only when connection_established came."""
+    url = f"{endpoint.scheme}://{endpoint}{connection_path(key, __version__)}"
+    subject = f"{endpoint.scheme}://{endpoint} via {address}"
+    details: dict[str, Any] = {"url": url, "address": address}
+    watch = Stopwatch()
+
+    def result(
+        status: Status,
+        summary: str,
+        kind: ErrorKind | None = None,
+        cause: str | None = None,
+        fix: str | None = None,
+    ) -> StageResult:
+        return StageResult(
+            Stage.WEBSOCKET, subject, status, summary, kind, cause, fix, details, watch.frozen()
+        )
+
+    try:
+        with watch.phase("connect"):
+            sock = connect_tcp(address, endpoint.port, options.timeout)
+    except OSError as exc:
+        kind, cause, fix = classify_connect_error(exc, address, endpoint.port, options.timeout)
+        return result(Status.FAIL, f"TCP: {cause}", kind, cause, fix), None
+    if endpoint.tls:
+        try:
+            with watch.phase("tls"):
+                sock = wrap_tls(
+                    sock,
+                    endpoint.host,
+                    tls_context(options.ca_bundle, options.verify_tls),
+                    options.timeout,
+                )
+        except (OSError, ssl.SSLError) as exc:
+            sock.close()
+            cause = f"TLS handshake failed: {getattr(exc, 'verify_message', None) or exc}"
+            return result(
+                Status.FAIL,
+                cause,
+                _tls_kind(exc),
+                cause,
+                "run `wsdiag tls` on this target for the certificate chain",
+            ), None
+    ws: Any = websocket.WebSocket(enable_multithread=True)
+    try:
+        with watch.phase("upgrade"):
+            ws.connect(
+                url,
+                socket=sock,
+                timeout=options.timeout,
+                redirect_limit=0,
+                header=[f"User-Agent: wsdiag/{__version__}"],
+            )
+    except websocket.WebSocketBadStatusException as exc:
+        return _rejected(result, details, exc, sock), None
+    except (websocket.WebSocketTimeoutException, TimeoutError):
+        sock.close()
+        return result(
+            Status.FAIL,
+            f"no reply to the upgrade within {options.timeout:g} s",
+            ErrorKind.WS_TIMEOUT,
+            "the server (or something in between) accepted the connection but never "
+            "answered the WebSocket upgrade",
+            "check that this port serves WebSockets; a proxy that holds requests "
+            "(inspection, auth) also looks like this",
+        ), None
+    except websocket.WebSocketException as exc:
+        sock.close()
+        return result(
+            Status.FAIL,
+            f"upgrade failed: {exc}",
+            ErrorKind.WS_UPGRADE_REJECTED,
+            "the reply was not a valid WebSocket upgrade (101 without the right "
+            "Upgrade/Connection/Sec-WebSocket-Accept headers): a proxy is interfering",
+            "use wss:// on 443 so proxies cannot rewrite the upgrade",
+        ), None
+    except (OSError, ssl.SSLError) as exc:
+        sock.close()
+        return result(
+            Status.FAIL,
+            f"connection lost during the upgrade: {exc}",
+            ErrorKind.WS_CLOSED,
+            "the connection was closed while waiting for the upgrade reply",
+            "a proxy or firewall may drop WebSocket upgrades: try wss:// on 443",
+        ), None
+    status = ws.handshake_response.status if ws.handshake_response else 0
+    details["status"] = status
+    details["headers"] = _interesting_headers(ws.getheaders() or {})
+    if status != 101:
+        location = (ws.getheaders() or {}).get("location")
+        ws.shutdown()
+        return result(
+            Status.FAIL,
+            f"HTTP {status} redirect to {location}",
+            ErrorKind.WS_UPGRADE_REJECTED,
+            f"the upgrade was answered with a redirect to {location}: a captive portal "
+            "(hotel/airport Wi-Fi login) or an http→https redirect",
+            "log in to the network's portal, or use wss:// on 443",
+        ), None
+    return _pusher_handshake(ws, key, options, watch, result, details, subject)
+
+
+def _pusher_handshake(
+    ws: Any,
+    key: str,
+    options: CheckOptions,
+    watch: Stopwatch,
+    result: Any,
+    details: dict[str, Any],
+    subject: str,
+) -> tuple[StageResult, PusherSession | None]:
+    deadline = time.monotonic() + options.timeout
+    with watch.phase("pusher_handshake"):
+        outcome = _await_established(ws, deadline, subject)
+    if isinstance(outcome, PusherEvent):
+        socket_id, activity = connection_established(outcome)
+        details.update(socket_id=socket_id, activity_timeout=activity)
+        session = PusherSession(ws, socket_id, activity, subject)
+        return result(
+            Status.OK, f"connected, socket_id {socket_id}, activity_timeout {activity} s"
+        ), session
+    ws.shutdown()
+    kind, text = outcome
+    if isinstance(kind, int):  # a Pusher error or close code
+        code, message = kind, text
+        details["close_code"] = code
+        details["message"] = message
+        info = explain_code(code)
+        if code == 4001 and key == PLACEHOLDER_KEY:
+            details["note"] = "placeholder key"
+            return result(
+                Status.OK,
+                "reached Pusher: placeholder key rejected with 4001 as expected "
+                "— pass --key to test your app",
+            ), None
+        return result(
+            Status.FAIL,
+            f"{code} {info.title}" + (f": {message}" if message else ""),
+            info.kind,
+            info.meaning,
+            info.fix,
+        ), None
+    return result(Status.FAIL, text, kind, *_handshake_hint(kind, options)), None
+
+
+def _await_established(ws: Any, deadline: float, label: str) -> PusherEvent | tuple[Any, str]:
+    """The connection_established event, or (code, message) / (ErrorKind, summary)."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return ErrorKind.PUSHER_NO_HANDSHAKE, "no pusher:connection_established in time"
+        try:
+            event = receive_event(ws, remaining, label)
+        except SessionClosed as closed:
+            return closed.code, closed.reason
+        except FrameError as exc:
+            return ErrorKind.PUSHER_BAD_FRAME, f"bad frame: {exc}"
+        if event is None:
+            continue
+        if event.event == "pusher:connection_established":
+            try:
+                connection_established(event)
+            except FrameError as exc:
+                return ErrorKind.PUSHER_BAD_FRAME, str(exc)
+            return event
+        if event.event == "pusher:error":
+            code, message = error_of(event)
+            return (code, message) if code is not None else (ErrorKind.PUSHER_ERROR, message)
+
+
+def _handshake_hint(kind: ErrorKind, options: CheckOptions) -> tuple[str, str]:
+    if kind is ErrorKind.PUSHER_NO_HANDSHAKE:
+        return (
+            f"the upgrade worked but no pusher:connection_established came within "
+            f"{options.timeout:g} s: this is a WebSocket server, but not speaking the Pusher "
+            "protocol (wrong port or path behind a proxy?)",
+            "point at the Pusher server's port (soketi 6001, Reverb 8080) or raise --timeout",
+        )
+    if kind is ErrorKind.PUSHER_BAD_FRAME:
+        return (
+            "the server sent something that is not a Pusher frame",
+            "make sure this host and port serve the Pusher protocol, not another WebSocket app",
+        )
+    return (
+        "the server sent pusher:error without a code",
+        "read the message; check the server logs",
+    )
+
+
+_UPGRADE_HINTS: dict[int, tuple[str, str]] = {
+    400: (
+        "the server refused the upgrade as a bad request: not a WebSocket endpoint, or a proxy "
+        "stripped the Upgrade/Connection headers",
+        "if behind nginx, forward Upgrade and Connection (proxy_set_header Upgrade $http_upgrade); "
+        "check the port",
+    ),
+    401: (
+        "the server or a proxy requires authentication for this URL",
+        "a proxy that wants credentials cannot carry WebSockets: ask for an exception",
+    ),
+    403: (
+        "the upgrade was forbidden: an IP allow-list, a WAF, or the server's allowed origins",
+        "check the firewall/WAF rules and the server's allowed origins",
+    ),
+    404: (
+        "no WebSocket endpoint at /app/KEY on this host and port: a web server or wrong port "
+        "answered",
+        "use the Pusher server's port (soketi 6001, Reverb 8080), or fix the reverse proxy's "
+        "location for /app/",
+    ),
+    426: (
+        "Upgrade Required: the server or a proxy will not take this upgrade here (typical of "
+        "port 80 through proxies, or HTTP on a TLS-only endpoint)",
+        "use wss:// on 443",
+    ),
+    502: (
+        "the reverse proxy could not reach the WebSocket server behind it",
+        "start the Pusher server (soketi/Reverb) or fix the proxy's upstream port",
+    ),
+    503: ("the service is unavailable", "retry later; check the server and status.pusher.com"),
+    504: (
+        "the reverse proxy timed out waiting for the WebSocket server",
+        "check the upstream server and the proxy's timeouts",
+    ),
+}
+
+
+def _rejected(
+    result: Callable[..., StageResult], details: dict[str, Any], exc: Any, sock: socket.socket
+) -> StageResult:
+    status = int(exc.status_code)
+    body = exc.resp_body or _drain(sock)
+    sock.close()
+    preview = body[:BODY_PREVIEW].decode("utf-8", "replace") if body else ""
+    headers = exc.resp_headers or {}
+    details.update(
+        status=status,
+        status_line=f"HTTP {status} {exc.status_message or ''}".strip(),
+        headers=_interesting_headers(headers),
+        body=preview,
+    )
+    html = "<html" in preview.lower() or "text/html" in str(headers.get("content-type", ""))
+    if status in _UPGRADE_HINTS:
+        cause, fix = _UPGRADE_HINTS[status]
+    elif 200 <= status < 300:
+        cause = f"the server answered {status} instead of 101 Switching Protocols" + (
+            " with an HTML page: a captive portal or a proxy that dropped the Upgrade header"
+            if html
+            else ": a proxy that dropped the Upgrade header, or not a WebSocket server"
+        )
+        fix = "log in to the network's portal if there is one; otherwise use wss:// on 443"
+    else:
+        cause = f"the server refused the upgrade with HTTP {status}"
+        fix = "read the body below; check host, port and the reverse proxy's WebSocket config"
+    snippet = " ".join(preview.split())[:80]
+    summary = details["status_line"] + (f": {snippet}" if snippet else "")
+    return result(Status.FAIL, summary, ErrorKind.WS_UPGRADE_REJECTED, cause, fix)
+
+
+def _drain(sock: socket.socket) -> bytes:
+    """The first body bytes of a reply without Content-Length (websocket-client leaves them)."""
+    try:
+        sock.settimeout(0.5)
+        return sock.recv(BODY_PREVIEW)
+    except (OSError, ssl.SSLError):
+        return b""
+
+
+def _interesting_headers(headers: dict[str, Any]) -> dict[str, str]:
+    wanted = ("server", "via", "location", "content-type", "x-powered-by", "upgrade", "connection")
+    return {k: str(v) for k, v in headers.items() if k.lower() in wanted}
+
+
+def _tls_kind(exc: BaseException) -> ErrorKind:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        message = (exc.verify_message or "").lower()
+        if "expired" in message:
+            return ErrorKind.TLS_EXPIRED
+        if "not yet valid" in message:
+            return ErrorKind.TLS_NOT_YET_VALID
+        if "hostname" in message or "ip address mismatch" in message:
+            return ErrorKind.TLS_HOSTNAME_MISMATCH
+        return ErrorKind.TLS_UNTRUSTED_ISSUER
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return ErrorKind.TLS_HANDSHAKE_TIMEOUT
+    if "WRONG_VERSION_NUMBER" in str(exc) or "record layer" in str(exc):
+        return ErrorKind.TLS_NOT_TLS
+    return ErrorKind.TLS_PROTOCOL_ERROR
