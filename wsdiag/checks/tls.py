@@ -9,8 +9,8 @@ turns a failure into success.
 from __future__ import annotations
 
 import ssl
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from wsdiag.checks import CheckOptions
