@@ -53,9 +53,9 @@ def sample_report() -> Report:
     return report
 
 
-def render_console(report: Report, *, detailed: bool = False) -> str:
+def render_console(report: Report, *, detailed: bool = False, width: int = 160) -> str:
     out = io.StringIO()
-    renderer = ConsoleRenderer(Console(file=out, width=120, color_system=None), detailed=detailed)
+    renderer = ConsoleRenderer(Console(file=out, width=width, color_system=None), detailed=detailed)
     renderer.start(report)
     renderer.finish(report, 1)
     return out.getvalue()
@@ -80,6 +80,13 @@ def test_console_waterfall_scales_to_the_longest_row() -> None:
     open_row = next(line for line in text.splitlines() if "192.0.2.1:80 " in line)
     assert filtered_row.count("█") > open_row.count("█") >= 0
     assert filtered_row.count("█") >= 20
+
+
+def test_console_drops_the_waterfall_when_narrow() -> None:
+    text = render_console(sample_report(), width=80)
+    assert "█" not in text
+    assert "waterfall" not in text
+    assert "192.0.2.1:443" in text
 
 
 def test_console_details_when_detailed() -> None:

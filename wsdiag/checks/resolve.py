@@ -25,7 +25,7 @@ import dns.resolver
 
 from wsdiag.checks import CheckOptions
 from wsdiag.models import ErrorKind, Phase, Stage, StageResult, Status
-from wsdiag.target import is_ip_literal
+from wsdiag.target import PUBLIC_CLUSTERS, is_ip_literal
 
 RESOLV_CONF = "/etc/resolv.conf"
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -232,15 +232,7 @@ def _failure(
     kind = min(kinds, key=_SEVERITY.index)
     cluster = re.match(r"^(?:ws|api|sockjs)-([a-z0-9-]+)\.pusher\.com$", host)
     texts = {
-        ErrorKind.DNS_NXDOMAIN: (
-            "name does not exist (NXDOMAIN)",
-            f"{server} says {host} does not exist"
-            + (f": there is no Pusher cluster named {cluster[1]!r}" if cluster else ""),
-            "check the cluster name (mt1, us2, us3, eu, ap1, ap2, ap3, ap4, sa1) against the "
-            "app's dashboard"
-            if cluster
-            else "check the host name's spelling",
-        ),
+        ErrorKind.DNS_NXDOMAIN: _nxdomain_text(host, server, cluster[1] if cluster else None),
         ErrorKind.DNS_SERVFAIL: (
             "resolver failed (SERVFAIL)",
             f"{server} could not resolve {host} (SERVFAIL): the resolver or the domain's name "
@@ -260,6 +252,27 @@ def _failure(
     }
     summary, cause, fix = texts[kind]
     return StageResult(Stage.RESOLVE, host, Status.FAIL, summary, kind, cause, fix, details, phases)
+
+
+def _nxdomain_text(host: str, server: str, cluster: str | None) -> tuple[str, str, str]:
+    summary = "name does not exist (NXDOMAIN)"
+    if cluster in PUBLIC_CLUSTERS:
+        # A public cluster's names exist: NXDOMAIN means this resolver cannot see the internet.
+        return (
+            summary,
+            f"{server} says {host} does not exist, but {cluster} is a public Pusher cluster: "
+            "this resolver does not answer for the public internet (offline, a filtering or "
+            "split-horizon DNS, a captive portal, or a VPN's DNS)",
+            "compare with --resolver 1.1.1.1; check the network connection, VPN and DNS filter",
+        )
+    if cluster:
+        return (
+            summary,
+            f"{server} says {host} does not exist: there is no Pusher cluster named {cluster!r}",
+            "check the cluster name against the app's dashboard (public clusters: "
+            f"{', '.join(PUBLIC_CLUSTERS)})",
+        )
+    return summary, f"{server} says {host} does not exist", "check the host name's spelling"
 
 
 def _not_public(address: str) -> bool:

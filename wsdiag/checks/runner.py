@@ -115,8 +115,8 @@ def reach_all(
     probes: list[tuple[str, str, int]] = []
     for host, ports in _ports_by_host(target).items():
         if not addresses.get(host):
-            for port in ports:
-                run.skip(Stage.REACH, f"{host}:{port}", "no address to connect to (DNS failed)")
+            label = f"{host}:{','.join(map(str, ports))}"
+            run.skip(Stage.REACH, label, "no address to connect to (DNS failed)")
             continue
         probes += [(host, address, port) for port in ports for address in addresses[host]]
     if not probes:
@@ -159,6 +159,12 @@ def pick_addresses(
     return picked
 
 
+def _unreachable_reason(addresses: dict[str, list[str]], endpoint: Endpoint) -> str:
+    if not addresses.get(endpoint.host):
+        return "no address (DNS failed)"
+    return f"port {endpoint.port} not reachable"
+
+
 def tls_all(
     run: Run,
     target: Target,
@@ -172,7 +178,7 @@ def tls_all(
     for endpoint in dict.fromkeys(endpoints):
         picked = pick_addresses(addresses.get(endpoint.host, []), endpoint.port, reachable)
         if not picked:
-            run.skip(Stage.TLS, str(endpoint), f"port {endpoint.port} not reachable")
+            run.skip(Stage.TLS, str(endpoint), _unreachable_reason(addresses, endpoint))
         for address in picked:
             run.call(
                 Stage.TLS, f"{endpoint.host} {address}", handshake_tls, endpoint, address, options
@@ -197,7 +203,7 @@ def connect_all(
         label = f"{endpoint.scheme}://{endpoint}"
         picked = pick_addresses(addresses.get(endpoint.host, []), endpoint.port, reachable)
         if not picked:
-            run.skip(Stage.WEBSOCKET, label, f"port {endpoint.port} not reachable")
+            run.skip(Stage.WEBSOCKET, label, _unreachable_reason(addresses, endpoint))
             continue
         started = run.offset_ms()
         try:

@@ -77,34 +77,43 @@ class ConsoleRenderer:
 
     def _table(self, results: Sequence[StageResult]) -> Table:
         table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+        bar_width = _bar_width(self.console.width)
         for name, kwargs in (
             ("stage", {"no_wrap": True}),
-            ("subject", {"overflow": "fold"}),
+            ("subject", {"overflow": "fold", "min_width": 20}),
             ("", {"no_wrap": True}),
             ("ms", {"justify": "right", "no_wrap": True}),
-            ("waterfall", {"no_wrap": True}),
+            *((("waterfall", {"no_wrap": True}),) if bar_width else ()),
             ("result", {"overflow": "fold", "ratio": 1}),
         ):
             table.add_column(name, **kwargs)
         end = max(((r.started_ms or 0) + r.elapsed_ms for r in results), default=0) or 1
         for result in results:
             label, style = STATUS_STYLE[result.status]
-            table.add_row(
+            cells: list[Any] = [
                 str(result.stage),
                 result.subject,
                 Text(label, style=style),
                 f"{result.elapsed_ms:.0f}" if result.phases else "",
-                _bar(result, end),
-                result.summary,
-            )
+            ]
+            if bar_width:
+                cells.append(_bar(result, end, bar_width))
+            table.add_row(*cells, result.summary)
         return table
 
 
-def _bar(result: StageResult, end: float) -> Text:
+def _bar_width(console_width: int) -> int:
+    """A waterfall only when there is room for it beside the text that matters more."""
+    if console_width >= 140:
+        return 24
+    return 16 if console_width >= 110 else 0
+
+
+def _bar(result: StageResult, end: float, width: int = BAR_WIDTH) -> Text:
     """Where in the run this result's phases happened, to scale, one colour per phase."""
-    text = Text(" " * int((result.started_ms or 0) / end * BAR_WIDTH))
+    text = Text(" " * int((result.started_ms or 0) / end * width))
     for index, phase in enumerate(result.phases):
-        cells = round(phase.ms / end * BAR_WIDTH)
+        cells = round(phase.ms / end * width)
         if (
             cells == 0
             and phase.ms > 0
@@ -113,7 +122,7 @@ def _bar(result: StageResult, end: float) -> Text:
         ):
             cells = 1  # keep every timed row visible
         text.append("█" * cells, style=PHASE_COLOURS[index % len(PHASE_COLOURS)])
-    text.truncate(BAR_WIDTH)
+    text.truncate(width)
     return text
 
 
