@@ -87,7 +87,8 @@ def _has_route(address: str) -> bool:
 
 
 def probe_tcp(host: str, address: str, port: int, options: CheckOptions) -> StageResult:
-    subject = f"{host} {endpoint_label(address, port)}"
+    label = endpoint_label(address, port)
+    subject = label if host == address else f"{host} {label}"
     details: dict[str, object] = {
         "host": host,
         "address": address,

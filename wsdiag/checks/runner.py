@@ -175,6 +175,8 @@ def tls_all(
     from wsdiag.checks.tls import handshake_tls
 
     endpoints = [e for e in (*target.websocket_paths, target.api) if e.tls]
+    if not endpoints:
+        run.skip(Stage.TLS, target.label, "this target does not use TLS (ws://)")
     for endpoint in dict.fromkeys(endpoints):
         picked = pick_addresses(addresses.get(endpoint.host, []), endpoint.port, reachable)
         if not picked:

@@ -83,7 +83,8 @@ def _chain(sock: ssl.SSLSocket, verified: bool) -> list[dict[str, Any]]:
 
 
 def handshake_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> StageResult:
-    subject = f"{endpoint.host} {endpoint_label(address, endpoint.port)}"
+    label = endpoint_label(address, endpoint.port)
+    subject = label if endpoint.host == address else f"{endpoint.host} {label}"
     details: dict[str, Any] = {
         "sni": endpoint.host,
         "ca_bundle": options.ca_bundle or "certifi",

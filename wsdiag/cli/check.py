@@ -24,6 +24,10 @@ def run_stages(command: str, stages: Sequence[Stage], *, detailed: bool, **opts:
     target = target_from(opts)
     options = check_options_from(opts)
     report = Report(command=command, target=target.label)
+    if target.key and target.key.isdigit():
+        report.notes.append(
+            f"the key {target.key!r} is all digits: that looks like the app *id*, not the key"
+        )
     renderer = make_report_renderer(opts, detailed=detailed)
     renderer.start(report)
     from wsdiag.checks.runner import check_target

@@ -41,6 +41,12 @@ def _reached(report: Report) -> str:
     for result in report.results:
         median = result.details.get("median") if result.stage is Stage.PING else None
         if isinstance(median, int | float):
-            text += f" (ping median {median:.0f} ms)"
+            text += (
+                f" (ping median {median:.1f} ms)"
+                if median < 10
+                else f" (ping median {median:.0f} ms)"
+            )
             break
+    if any(r.details.get("note") == "placeholder key" for r in report.results):
+        text = "reached the Pusher service (no --key: the app itself was not tested)"
     return text

@@ -1,0 +1,146 @@
+"""The layered commands end to end, through the CLI, against real servers on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import xml.etree.ElementTree as ET
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.servers.soketi import Soketi
+from wsdiag.cli import cli
+
+SCHEMA = json.loads(resources.files("wsdiag").joinpath("schema/report-v1.json").read_text())
+
+
+def invoke(*args: str) -> Result:
+    clean = {k: None for k in os.environ if k.startswith(("PUSHER_", "WSDIAG_", "GITHUB_"))}
+    return CliRunner().invoke(cli, list(args), env={**clean, "COLUMNS": "160"})
+
+
+def report_of(result: Result) -> dict[str, Any]:
+    document = json.loads(result.stdout)
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    return document
+
+
+def by_stage(document: dict[str, Any], stage: str) -> list[dict[str, Any]]:
+    return [r for r in document["results"] if r["stage"] == stage]
+
+
+@pytest.mark.soketi
+def test_check_happy_path_against_soketi(soketi: Soketi) -> None:
+    result = invoke("check", soketi.ws_url, "--key", soketi.key, "--json", "--timeout", "3")
+    assert result.exit_code == 0, result.output
+    document = report_of(result)
+    assert document["status"] == "ok"
+    assert [r["stage"] for r in document["results"]] == [
+        "resolve",
+        "reach",
+        "tls",
+        "websocket",
+        "ping",
+    ]
+    websocket = by_stage(document, "websocket")[0]
+    assert websocket["status"] == "ok"
+    assert websocket["details"]["socket_id"].count(".") == 1
+    assert websocket["details"]["activity_timeout"] == 30  # soketi's value
+    assert [p["name"] for p in websocket["phases"]] == ["connect", "upgrade", "pusher_handshake"]
+    ping = by_stage(document, "ping")[0]
+    assert len(ping["details"]["samples_ms"]) == 5
+    assert ping["details"]["min"] <= ping["details"]["median"] <= ping["details"]["max"]
+    assert document["verdict"].startswith("OK: ")
+
+
+@pytest.mark.soketi
+def test_check_without_key_proves_the_path_with_4001(soketi: Soketi) -> None:
+    result = invoke("check", soketi.ws_url, "--json")
+    assert result.exit_code == 0, result.output
+    document = report_of(result)
+    websocket = by_stage(document, "websocket")[0]
+    assert websocket["status"] == "ok"
+    assert websocket["details"]["close_code"] == 4001
+    assert "placeholder key" in websocket["summary"]
+    assert "no --key" in document["verdict"]
+
+
+@pytest.mark.soketi
+def test_wrong_key_is_4001_with_the_cluster_hint(soketi: Soketi) -> None:
+    result = invoke("check", soketi.ws_url, "--key", "12345")
+    assert result.exit_code == 1
+    assert "[pusher_4001]" in result.stdout
+    assert "check the key and the cluster" in result.stdout
+    assert "looks like the app *id*" in result.stdout
+
+
+@pytest.mark.soketi
+def test_junit_and_quiet(soketi: Soketi, tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    result = invoke("check", soketi.ws_url, "--key", soketi.key, "-q", "--junit", str(junit))
+    assert result.exit_code == 0
+    assert result.stdout.count("\n") == 1 and result.stdout.startswith("OK: ")
+    suite = ET.parse(junit).getroot()
+    cases = suite.findall("testcase")
+    assert [c.get("classname") for c in cases] == [
+        "wsdiag.resolve",
+        "wsdiag.reach",
+        "wsdiag.tls",
+        "wsdiag.websocket",
+        "wsdiag.ping",
+    ]
+    assert suite.get("failures") == "0"
+    assert cases[2].find("skipped") is not None  # ws:// has no TLS
+
+
+@pytest.mark.soketi
+def test_connect_command_details(soketi: Soketi) -> None:
+    result = invoke("connect", soketi.ws_url, "--key", soketi.key, "--pings", "3")
+    assert result.exit_code == 0, result.output
+    assert "socket_id:" in result.stdout
+    assert "samples_ms:" in result.stdout
+
+
+def test_refused_port_fails_and_later_stages_skip() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: connections are refused
+        result = invoke("check", f"ws://127.0.0.1:{port}", "--json", "--timeout", "2")
+    assert result.exit_code == 1
+    document = report_of(result)
+    reach = by_stage(document, "reach")[0]
+    assert reach["kind"] == "tcp_refused"
+    assert reach["fix"]
+    assert by_stage(document, "websocket")[0]["status"] == "skipped"
+    assert document["results"][document["first_failure"]]["kind"] == "tcp_refused"
+
+
+def test_resolve_command_on_an_ip() -> None:
+    result = invoke("resolve", "ws://127.0.0.1:6001", "--json")
+    assert result.exit_code == 0
+    assert report_of(result)["results"][0]["summary"] == "IP address, nothing to resolve"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "ftp://x"], "scheme must be"),
+        (["check", "mt1", "--resolver", "dns.google"], "not an IP address"),
+        (["check", "mt1", "--json", "--quiet"], "cannot be used together"),
+        (["check", "--port", "70000", "--host", "x"], "70000"),
+        (["check"], "no target"),
+        (["check", "mt1", "--timeout", "0"], "0"),
+        (["nonsense"], "No such command"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], message: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,1 @@
+"""Real servers the tests start on loopback: soketi, DNS, TLS, scripted Pusher, firewalls."""
