@@ -47,11 +47,33 @@ class SessionClosed(Exception):
         self.reason = reason
 
 
+class _LentSocket:
+    """Our connected socket, lent to websocket-client for the upgrade.
+
+    websocket-client closes the socket when the upgrade fails, but the first
+    body bytes of a non-101 reply are still unread in it and are what tells a
+    captive portal from a proxy: so ``close`` here waits until we close the
+    real socket ourselves.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def close(self) -> None:
+        pass
+
+
 class PusherSession:
     """An open, handshaken Pusher connection. Not thread-safe for concurrent receives."""
 
-    def __init__(self, ws: Any, socket_id: str, activity_timeout: int | None, label: str) -> None:
+    def __init__(
+        self, ws: Any, sock: socket.socket, socket_id: str, activity_timeout: int | None, label: str
+    ) -> None:
         self._ws = ws
+        self._sock = sock
         self.socket_id = socket_id
         self.activity_timeout = activity_timeout
         self.label = label
@@ -69,9 +91,11 @@ class PusherSession:
 
     def close(self) -> None:
         try:
-            self._ws.close(timeout=0.5)
-        except Exception:  # closing a dead socket: nothing left to do
-            self._ws.shutdown()
+            self._ws.close(timeout=0.5)  # a polite close frame, when the peer is still there
+        except Exception:  # a dead connection: nothing left to say
+            pass
+        finally:
+            self._sock.close()
 
 
 def receive_event(ws: Any, timeout: float, label: str) -> PusherEvent | None:
@@ -151,7 +175,7 @@ def open_pusher(
         with watch.phase("upgrade"):
             ws.connect(
                 url,
-                socket=sock,
+                socket=_LentSocket(sock),
                 timeout=options.timeout,
                 redirect_limit=0,
                 header=[f"User-Agent: wsdiag/{__version__}"],
@@ -171,6 +195,9 @@ def open_pusher(
         ), None
     except websocket.WebSocketException as exc:
         sock.close()
+        redirect = ws.handshake_response
+        if redirect is not None and 300 <= redirect.status < 400:
+            return _redirected(result, details, redirect.status, redirect.headers or {}), None
         return result(
             Status.FAIL,
             f"upgrade failed: {exc}",
@@ -191,22 +218,15 @@ def open_pusher(
     status = ws.handshake_response.status if ws.handshake_response else 0
     details["status"] = status
     details["headers"] = _interesting_headers(ws.getheaders() or {})
-    if status != 101:
-        location = (ws.getheaders() or {}).get("location")
-        ws.shutdown()
-        return result(
-            Status.FAIL,
-            f"HTTP {status} redirect to {location}",
-            ErrorKind.WS_UPGRADE_REJECTED,
-            f"the upgrade was answered with a redirect to {location}: a captive portal "
-            "(hotel/airport Wi-Fi login) or an http→https redirect",
-            "log in to the network's portal, or use wss:// on 443",
-        ), None
-    return _pusher_handshake(ws, key, options, watch, result, details, subject)
+    if status != 101:  # older websocket-client versions return redirects instead of raising
+        sock.close()
+        return _redirected(result, details, status, ws.getheaders() or {}), None
+    return _pusher_handshake(ws, sock, key, options, watch, result, details, subject)
 
 
 def _pusher_handshake(
     ws: Any,
+    sock: socket.socket,
     key: str,
     options: CheckOptions,
     watch: Stopwatch,
@@ -220,11 +240,11 @@ def _pusher_handshake(
     if isinstance(outcome, PusherEvent):
         socket_id, activity = connection_established(outcome)
         details.update(socket_id=socket_id, activity_timeout=activity)
-        session = PusherSession(ws, socket_id, activity, subject)
+        session = PusherSession(ws, sock, socket_id, activity, subject)
         return result(
             Status.OK, f"connected, socket_id {socket_id}, activity_timeout {activity} s"
         ), session
-    ws.shutdown()
+    sock.close()
     kind, text = outcome
     if isinstance(kind, int):  # a Pusher error or close code
         code, message = kind, text
@@ -360,6 +380,24 @@ def _rejected(
     snippet = " ".join(preview.split())[:80]
     summary = details["status_line"] + (f": {snippet}" if snippet else "")
     return result(Status.FAIL, summary, ErrorKind.WS_UPGRADE_REJECTED, cause, fix)
+
+
+def _redirected(
+    result: Callable[..., StageResult],
+    details: dict[str, Any],
+    status: int,
+    headers: dict[str, Any],
+) -> StageResult:
+    location = headers.get("location", "?")
+    details.update(status=status, headers=_interesting_headers(headers))
+    return result(
+        Status.FAIL,
+        f"HTTP {status} redirect to {location}",
+        ErrorKind.WS_UPGRADE_REJECTED,
+        f"the upgrade was answered with a redirect to {location}: a captive portal "
+        "(hotel/airport Wi-Fi login) or an http→https redirect",
+        "log in to the network's portal, or use wss:// on 443",
+    )
 
 
 def _drain(sock: socket.socket) -> bytes:
