@@ -1,0 +1,124 @@
+"""TLS servers on loopback with certificates made by trustme: good, expired, wrong name, …
+
+Each server completes (or deliberately botches) the handshake for every
+connection until stopped. ``behaviour`` picks the fault.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import struct
+import threading
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import trustme
+
+NAME = "ws-test.wsdiag.invalid"
+
+
+@dataclass(frozen=True)
+class TlsServer:
+    port: int
+    ca_bundle: str  # PEM of the CA that signed the server's certificate
+
+
+def make_context(
+    ca: trustme.CA,
+    *identities: str,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    tls10_only: bool = False,
+) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert(
+        *(identities or (NAME,)), not_before=not_before, not_after=not_after
+    ).configure_cert(context)
+    context.set_alpn_protocols(["http/1.1"])
+    if tls10_only:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = ssl.TLSVersion.TLSv1
+            context.maximum_version = ssl.TLSVersion.TLSv1
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    return context
+
+
+def _serve(
+    listener: socket.socket, stop: threading.Event, behaviour: str, context: ssl.SSLContext | None
+) -> None:
+    while not stop.is_set():
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            return
+        threading.Thread(target=_handle, args=(conn, stop, behaviour, context), daemon=True).start()
+
+
+def _handle(
+    conn: socket.socket, stop: threading.Event, behaviour: str, context: ssl.SSLContext | None
+) -> None:
+    try:
+        conn.settimeout(5)
+        if behaviour == "silent":  # accept TCP, never answer the ClientHello
+            stop.wait(30)
+        elif behaviour == "plaintext":  # an HTTP server on the TLS port
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        elif behaviour == "reset":  # read the ClientHello, then RST
+            conn.recv(4096)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            assert context is not None
+            with context.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(1)
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            conn.close()
+
+
+@contextlib.contextmanager
+def tls_server(
+    tmp_path: Path,
+    behaviour: str = "tls",
+    *identities: str,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    tls10_only: bool = False,
+    trusted_ca: bool = True,
+) -> Iterator[TlsServer]:
+    """A server with a certificate from a fresh CA; ``ca_bundle`` trusts it unless told not to."""
+    ca = trustme.CA()
+    context = None
+    if behaviour == "tls":
+        context = make_context(
+            ca, *identities, not_before=not_before, not_after=not_after, tls10_only=tls10_only
+        )
+    bundle = tmp_path / f"ca-{id(ca)}.pem"
+    (trustme.CA() if not trusted_ca else ca).cert_pem.write_to_path(str(bundle))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    thread = threading.Thread(target=_serve, args=(listener, stop, behaviour, context), daemon=True)
+    thread.start()
+    try:
+        yield TlsServer(int(listener.getsockname()[1]), str(bundle))
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def days_from_now(days: float) -> datetime:
+    return datetime.now(UTC) + timedelta(days=days)
