@@ -183,7 +183,15 @@ def explain_response(response: ApiResponse, credentials: Credentials, subject: s
     }
     summary = f"HTTP {response.status} {response.reason}".strip()
     common: dict[str, Any] = {"details": details, "phases": response.phases}
-    if response.status == 200:
+    status = response.status
+    embedded = _embedded_error(parsed) if status == 200 else None
+    if embedded is not None:
+        # soketi answers some failures (a wrong secret among them) with HTTP 200 and
+        # {"error": …, "code": 401} in the body: the body is the truth.
+        status = embedded
+        details["embedded_status"] = embedded
+        summary += f" carrying error {embedded}"
+    if status == 200:
         if parsed is None and response.body.strip():
             return StageResult(
                 Stage.API,
@@ -197,7 +205,7 @@ def explain_response(response: ApiResponse, credentials: Credentials, subject: s
                 **common,
             )
         return _skew_result(subject, summary, skew, common)
-    kind, cause, fix = _status_explanation(response, credentials)
+    kind, cause, fix = _status_explanation(response, credentials, status)
     if kind is ErrorKind.API_UNAUTHORIZED or kind is ErrorKind.API_TIMESTAMP_EXPIRED:
         details["string_to_sign"] = response.string_to_sign
     snippet = response.text.strip().replace("\n", " ")[:120]
@@ -247,11 +255,18 @@ def _skew_cause(skew: float) -> str:
     return f"this machine's clock is {abs(skew):.0f} s {direction} the server's (Date header)"
 
 
+def _embedded_error(parsed: Any) -> int | None:
+    if isinstance(parsed, dict) and "error" in parsed:
+        code = parsed.get("code")
+        if isinstance(code, int) and 400 <= code <= 599:
+            return code
+    return None
+
+
 def _status_explanation(
-    response: ApiResponse, credentials: Credentials
+    response: ApiResponse, credentials: Credentials, status: int
 ) -> tuple[ErrorKind, str, str]:
     text = response.text.lower()
-    status = response.status
     if status == 401 and "timestamp" in text:
         skew = response.clock_skew_s
         shown = f" (measured skew: {skew:+.0f} s)" if skew is not None else ""

@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from wsdiag.checks import CheckOptions
+from wsdiag.credentials import Credentials
 from wsdiag.models import ErrorKind, Report, Stage, StageResult, Status
 from wsdiag.target import Endpoint, Target
 
@@ -195,12 +196,16 @@ def connect_all(
     reachable: set[tuple[str, int]],
     *,
     ping: bool = True,
-) -> None:
-    """Upgrade and Pusher handshake on every WebSocket path; ping on the first that works."""
+) -> tuple[Endpoint, str] | None:
+    """Upgrade and Pusher handshake on every WebSocket path; ping on the first that works.
+
+    Returns the first path that connected (endpoint, address), for the end-to-end checks.
+    """
     from wsdiag.checks.ping import measure_ping
     from wsdiag.checks.websocket import open_pusher
 
     pinged = False
+    working: tuple[Endpoint, str] | None = None
     for endpoint in target.websocket_paths:
         label = f"{endpoint.scheme}://{endpoint}"
         picked = pick_addresses(addresses.get(endpoint.host, []), endpoint.port, reachable)
@@ -216,12 +221,40 @@ def connect_all(
         run.add(result, started)
         if session is None:
             continue
+        working = working or (endpoint, picked[0])
         try:
             if ping and not pinged and options.ping_count > 0:
                 pinged = True
                 run.call(Stage.PING, label, measure_ping, session, label, options)
         finally:
             session.close()
+    return working
+
+
+def end_to_end(
+    run: Run,
+    target: Target,
+    options: CheckOptions,
+    credentials: Credentials,
+    working: tuple[Endpoint, str] | None,
+    events: int,
+) -> None:
+    """HTTP API, private subscription and delivery latency (``check`` with credentials)."""
+    from wsdiag.checks.delivery import check_api, check_subscription_and_delivery
+
+    run.call(Stage.API, f"{target.api}", check_api, target, credentials, options)
+    if working is None:
+        run.skip(Stage.SUBSCRIBE, target.label, "no WebSocket path works")
+        run.skip(Stage.DELIVERY, target.label, "no WebSocket path works")
+        return
+    endpoint, address = working
+    started = run.offset_ms()
+    try:
+        check_subscription_and_delivery(
+            target, credentials, options, endpoint, address, run.add, events
+        )
+    except Exception as exc:
+        run.add(internal_error(Stage.DELIVERY, target.label, exc), started)
 
 
 def check_target(
@@ -230,6 +263,8 @@ def check_target(
     report: Report,
     sink: ResultSink | None = None,
     stages: Sequence[Stage] = tuple(Stage),
+    credentials: Credentials | None = None,
+    events: int = 5,
 ) -> Report:
     """Run the chosen stages (all by default) and return the filled report.
 
@@ -245,6 +280,9 @@ def check_target(
     reachable = reach_all(run, target, options, addresses)
     if Stage.TLS in stages:
         tls_all(run, target, options, addresses, reachable)
+    working = None
     if Stage.WEBSOCKET in stages:
-        connect_all(run, target, options, addresses, reachable, ping=Stage.PING in stages)
+        working = connect_all(run, target, options, addresses, reachable, ping=Stage.PING in stages)
+    if credentials is not None and credentials.complete and Stage.DELIVERY in stages:
+        end_to_end(run, target, options, credentials, working, events)
     return report

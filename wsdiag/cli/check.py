@@ -10,6 +10,8 @@ import click
 from wsdiag.cli.options import (
     check_options,
     check_options_from,
+    credential_options,
+    environment,
     finish_report,
     make_report_renderer,
     network_options,
@@ -22,6 +24,7 @@ from wsdiag.models import Report, Stage
 
 def run_stages(command: str, stages: Sequence[Stage], *, detailed: bool, **opts: Any) -> None:
     target = target_from(opts)
+    credentials = _credentials(opts, target) if Stage.DELIVERY in stages else None
     options = check_options_from(opts)
     report = Report(command=command, target=target.label)
     if target.key and target.key.isdigit():
@@ -33,10 +36,35 @@ def run_stages(command: str, stages: Sequence[Stage], *, detailed: bool, **opts:
     from wsdiag.checks.runner import check_target
 
     try:
-        check_target(target, options, report, renderer.on_result, stages)
+        check_target(
+            target, options, report, renderer.on_result, stages, credentials, opts.get("events", 5)
+        )
     except KeyboardInterrupt:
         report.interrupted = True
     finish_report(report, renderer, opts)
+
+
+def _credentials(opts: dict[str, Any], target: Any) -> Any:
+    """Credentials for the end-to-end stages; incomplete ones are a usage error."""
+    from wsdiag import trace
+    from wsdiag.credentials import credentials_from
+
+    creds = credentials_from(
+        environment(opts), app_id=opts.get("app_id"), key=target.key, secret=opts.get("secret")
+    )
+    trace.add_secret(creds.secret)
+    if not (creds.app_id or creds.secret):
+        return None  # nothing but a key: the layered check without the API stages
+    missing = [
+        n
+        for n, v in (("--app-id", creds.app_id), ("--key", creds.key), ("--secret", creds.secret))
+        if not v
+    ]
+    if missing:
+        raise click.UsageError(
+            f"the end-to-end checks need --app-id, --key and --secret; missing {', '.join(missing)}"
+        )
+    return creds
 
 
 def layered(fn: Any) -> Any:
@@ -50,6 +78,14 @@ def layered(fn: Any) -> Any:
 
 @click.command()
 @layered
+@credential_options
+@click.option(
+    "--events",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="Test events to publish and receive for end-to-end latency (with credentials).",
+)
 def check(**opts: Any) -> None:
     """Check every layer: DNS, TCP, TLS, WebSocket, Pusher handshake, ping.
 
@@ -57,12 +93,16 @@ def check(**opts: Any) -> None:
     (wss://host:port, ws://host:port). Without TARGET: --host, or the
     PUSHER_HOST / PUSHER_APP_CLUSTER environment variables. Without --key,
     a 4001 reply to a placeholder key proves the path to Pusher works.
+    With --app-id, --key and --secret (or PUSHER_* settings) check also
+    calls the HTTP API, subscribes to a private channel and measures
+    end-to-end latency of published events.
 
     \b
     Examples:
       wsdiag check mt1
       wsdiag check eu --key 278d425bdf160c739803 --json
       wsdiag check ws://127.0.0.1:6001 --key app-key --junit wsdiag.xml
+      wsdiag check mt1 --env-file .env --max-latency-ms 300
     """
     run_stages("check", tuple(Stage), detailed=False, **opts)
 

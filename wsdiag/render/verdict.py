@@ -30,7 +30,7 @@ def _reached(report: Report) -> str:
     words = {
         Stage.DELIVERY: "events flow end to end",
         Stage.SUBSCRIBE: "Pusher connection and subscriptions work",
-        Stage.API: "Pusher connection works",
+        Stage.API: "HTTP API request succeeded",
         Stage.PING: "Pusher connection works",
         Stage.WEBSOCKET: "Pusher connection works",
         Stage.TLS: "TLS works",

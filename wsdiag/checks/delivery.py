@@ -1,0 +1,247 @@
+"""``check`` with credentials: the HTTP API, a private subscription, and events end to end.
+
+1. api: a signed ``GET /apps/ID/channels`` — proves key, secret, app id and clock.
+2. subscribe: a fresh ``private-wsdiag-…`` channel, signed locally.
+3. delivery: K events published over the API and received on that socket; the
+   latency of each is from just before its HTTP request to its arrival, which is
+   what an app's ``trigger`` → browser path costs. A lost event is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from wsdiag.channels.auth import LocalAuthorizer
+from wsdiag.checks import CheckOptions
+from wsdiag.checks.api import query_channels
+from wsdiag.checks.ping import latency_stats
+from wsdiag.checks.websocket import PusherSession, SessionClosed, open_pusher
+from wsdiag.credentials import Credentials
+from wsdiag.httpapi import ApiError, api_request
+from wsdiag.models import ErrorKind, Phase, Stage, StageResult, Status, Stopwatch
+from wsdiag.pusher.frames import FrameError, subscribe_frame
+from wsdiag.target import Endpoint, Target
+
+TEST_EVENT = "wsdiag-test"
+Sink = Callable[[StageResult], StageResult]
+
+
+def check_api(target: Target, credentials: Credentials, options: CheckOptions) -> StageResult:
+    return query_channels(target, credentials, options, prefix="private-wsdiag-")
+
+
+def check_subscription_and_delivery(
+    target: Target,
+    credentials: Credentials,
+    options: CheckOptions,
+    endpoint: Endpoint,
+    address: str,
+    add: Sink,
+    events: int = 5,
+) -> None:
+    """Subscribe on a fresh connection, then publish and receive ``events`` test events."""
+    channel = f"private-wsdiag-{secrets.token_hex(6)}"
+    subject = f"{channel} via {endpoint.scheme}://{endpoint}"
+    connected, session = open_pusher(endpoint, address, target.app_key, options)
+    if session is None:
+        add(
+            StageResult(
+                Stage.SUBSCRIBE,
+                subject,
+                Status.SKIPPED,
+                f"skipped: no connection ({connected.summary})",
+            )
+        )
+        add(StageResult(Stage.DELIVERY, subject, Status.SKIPPED, "skipped: no subscription"))
+        return
+    try:
+        subscribed = add(_subscribe(session, credentials, channel, subject, options))
+        if subscribed.status is not Status.OK:
+            add(StageResult(Stage.DELIVERY, subject, Status.SKIPPED, "skipped: no subscription"))
+            return
+        add(_deliver(session, target, credentials, channel, subject, options, events))
+    finally:
+        session.close()
+
+
+def _subscribe(
+    session: PusherSession,
+    credentials: Credentials,
+    channel: str,
+    subject: str,
+    options: CheckOptions,
+) -> StageResult:
+    assert credentials.key and credentials.secret
+    watch = Stopwatch()
+    auth = LocalAuthorizer(credentials.key, credentials.secret).authorize(
+        session.socket_id, channel
+    )
+    details = {"channel": channel, "socket_id": session.socket_id}
+    with watch.phase("subscribe"):
+        session.send_event(subscribe_frame(channel, auth=auth.auth))
+        outcome = _await_subscription(session, channel, options.timeout)
+    if outcome is None:
+        return StageResult(
+            Stage.SUBSCRIBE,
+            subject,
+            Status.OK,
+            f"subscribed to {channel}",
+            details=details,
+            phases=watch.frozen(),
+        )
+    kind, text = outcome
+    fix = (
+        "check that --key and --secret belong to the same app (the server verifies the "
+        "signature with its secret)"
+        if kind is ErrorKind.SUBSCRIPTION_ERROR
+        else "the server did not confirm the subscription: check its logs"
+    )
+    return StageResult(
+        Stage.SUBSCRIBE, subject, Status.FAIL, text, kind, text, fix, details, watch.frozen()
+    )
+
+
+def _await_subscription(
+    session: PusherSession, channel: str, timeout: float
+) -> tuple[ErrorKind, str] | None:
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            event = session.receive(remaining)
+        except (SessionClosed, FrameError) as exc:
+            return ErrorKind.SUBSCRIPTION_ERROR, f"the connection failed while subscribing: {exc}"
+        if event is None or event.channel not in (channel, None):
+            continue
+        if event.event == "pusher_internal:subscription_succeeded":
+            return None
+        if event.event in ("pusher:subscription_error", "pusher:error"):
+            return (
+                ErrorKind.SUBSCRIPTION_ERROR,
+                f"the server refused the subscription: {event.data}",
+            )
+    return ErrorKind.SUBSCRIPTION_TIMEOUT, f"no subscription_succeeded within {timeout:g} s"
+
+
+class _Publisher(threading.Thread):
+    """Publishes the test events one after another, noting when each request started."""
+
+    def __init__(
+        self,
+        target: Target,
+        credentials: Credentials,
+        channel: str,
+        count: int,
+        options: CheckOptions,
+    ) -> None:
+        super().__init__(daemon=True)
+        self.target, self.credentials, self.channel = target, credentials, channel
+        self.count, self.options = count, options
+        self.sent_at: dict[int, float] = {}
+        self.error: str | None = None
+        self.error_kind: ErrorKind | None = None
+
+    def run(self) -> None:
+        for seq in range(self.count):
+            body = json.dumps(
+                {"name": TEST_EVENT, "channels": [self.channel], "data": json.dumps({"seq": seq})},
+                separators=(",", ":"),
+            )
+            self.sent_at[seq] = time.perf_counter()
+            try:
+                reply = api_request(
+                    self.target.api,
+                    self.credentials,
+                    "POST",
+                    f"/apps/{self.credentials.app_id}/events",
+                    body=body.encode(),
+                    timeout=self.options.timeout,
+                    ca_bundle=self.options.ca_bundle,
+                    verify_tls=self.options.verify_tls,
+                )
+            except ApiError as exc:
+                self.error, self.error_kind = str(exc), exc.kind
+                return
+            if reply.status != 200:
+                self.error = f"publish answered HTTP {reply.status}: {reply.text[:120]}"
+                self.error_kind = ErrorKind.API_UNEXPECTED_STATUS
+                return
+
+
+def _deliver(
+    session: PusherSession,
+    target: Target,
+    credentials: Credentials,
+    channel: str,
+    subject: str,
+    options: CheckOptions,
+    count: int,
+) -> StageResult:
+    publisher = _Publisher(target, credentials, channel, count, options)
+    latencies: dict[int, float] = {}
+    publisher.start()
+    deadline = time.monotonic() + options.timeout * (count + 1)
+    while len(latencies) < count and (remaining := deadline - time.monotonic()) > 0:
+        if publisher.error and not publisher.is_alive():
+            break
+        try:
+            event = session.receive(min(remaining, 0.5))
+        except (SessionClosed, FrameError) as exc:
+            publisher.error = publisher.error or f"the connection failed: {exc}"
+            break
+        if event is not None and event.event == TEST_EVENT and event.channel == channel:
+            seq = event.data.get("seq") if isinstance(event.data, dict) else None
+            if isinstance(seq, int) and seq in publisher.sent_at:
+                latencies[seq] = (time.perf_counter() - publisher.sent_at[seq]) * 1000
+    publisher.join(timeout=options.timeout)
+    return _delivery_result(subject, count, latencies, publisher)
+
+
+def _delivery_result(
+    subject: str, count: int, latencies: dict[int, float], publisher: _Publisher
+) -> StageResult:
+    samples = [latencies[s] for s in sorted(latencies)]
+    stats = latency_stats(samples)
+    details: dict[str, Any] = {
+        "sent": len(publisher.sent_at),
+        "received": len(samples),
+        "samples_ms": [round(s, 3) for s in samples],
+        **stats,
+    }
+    phases = tuple(Phase(f"event{s + 1}", round(latencies[s], 3)) for s in sorted(latencies))
+    if publisher.error:
+        return StageResult(
+            Stage.DELIVERY,
+            subject,
+            Status.FAIL,
+            publisher.error,
+            publisher.error_kind or ErrorKind.API_UNEXPECTED_STATUS,
+            f"publishing the test events failed: {publisher.error}",
+            "run `wsdiag publish` with the same credentials for the full reply",
+            details,
+            phases,
+        )
+    lost = sorted(set(range(count)) - set(latencies))
+    if lost:
+        return StageResult(
+            Stage.DELIVERY,
+            subject,
+            Status.FAIL,
+            f"{len(lost)} of {count} events never arrived",
+            ErrorKind.EVENT_LOST,
+            f"the API accepted {count} events but the socket received "
+            f"{len(samples)}: events {lost} were lost",
+            "check that publisher and subscriber use the same app and cluster, and "
+            "that nothing filters frames on the path",
+            details,
+            phases,
+        )
+    summary = (
+        f"{count}/{count} events: min {stats['min']:.1f} / median {stats['median']:.1f} / "
+        f"p95 {stats['p95']:.1f} / max {stats['max']:.1f} ms"
+    )
+    return StageResult(Stage.DELIVERY, subject, Status.OK, summary, details=details, phases=phases)
