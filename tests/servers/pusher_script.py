@@ -50,11 +50,16 @@ class Script:
     answer_pings: bool = True  # pusher:ping → pusher:pong
     pong_delay: float = 0.0
     hold: float = 30.0  # keep the connection this long after the actions
+    confirm_subscriptions: bool = True  # pusher:subscribe → subscription_succeeded
+    after_subscribe: list[tuple[str, Any]] = field(default_factory=list)  # once, after the first
 
 
 class ScriptedServer:
-    def __init__(self, script: Script, tls: ssl.SSLContext | None = None) -> None:
-        self.script = script
+    """Connection N follows ``scripts[N]`` (the last one repeats)."""
+
+    def __init__(self, script: Script | list[Script], tls: ssl.SSLContext | None = None) -> None:
+        self.scripts = script if isinstance(script, list) else [script]
+        self.connections = 0
         self.tls = tls
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -101,7 +106,9 @@ class ScriptedServer:
             if request is None:
                 return
             self.requests.append(request)
-            self._respond(conn, request)
+            script = self.scripts[min(self.connections, len(self.scripts) - 1)]
+            self.connections += 1
+            self._respond(conn, request, script)
         except (OSError, ssl.SSLError):
             pass
         finally:
@@ -122,8 +129,7 @@ class ScriptedServer:
             data += chunk
         return data.decode("latin-1")
 
-    def _respond(self, conn: socket.socket, request: str) -> None:
-        script = self.script
+    def _respond(self, conn: socket.socket, request: str, script: Script) -> None:
         if script.silent:
             self._wait(script.hold)
             return
@@ -143,10 +149,15 @@ class ScriptedServer:
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
         )
-        for kind, payload in script.actions:
+        if self._perform(conn, script.actions):
+            self._converse(conn, script)
+
+    def _perform(self, conn: socket.socket, actions: list[tuple[str, Any]]) -> bool:
+        """Run actions; False when they ended the connection."""
+        for kind, payload in actions:
             if kind == "drop":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                return
+                return False
             if kind == "sleep":
                 self._wait(payload)
                 continue
@@ -154,11 +165,13 @@ class ScriptedServer:
             conn.sendall(frame(opcode, payload if isinstance(payload, bytes) else payload.encode()))
             if kind == "close":
                 self._wait(0.5)
-                return
-        self._echo_pings(conn)
+                return False
+        return True
 
-    def _echo_pings(self, conn: socket.socket) -> None:
-        deadline = time.monotonic() + self.script.hold
+    def _converse(self, conn: socket.socket, script: Script) -> None:
+        """Answer pings and subscriptions until the client leaves or ``hold`` runs out."""
+        subscribed_once = False
+        deadline = time.monotonic() + script.hold
         buffer = b""
         while not self._stop.is_set() and time.monotonic() < deadline:
             try:
@@ -172,13 +185,27 @@ class ScriptedServer:
                 opcode, payload, buffer = parsed
                 if opcode == 0x8:
                     return
-                if opcode == 0x1:
-                    text = payload.decode()
-                    self.received.append(text)
-                    if self.script.answer_pings and json.loads(text).get("event") == "pusher:ping":
-                        self._wait(self.script.pong_delay)
-                        pong = json.dumps({"event": "pusher:pong", "data": {}})
-                        conn.sendall(frame(0x1, pong.encode()))
+                if opcode != 0x1:
+                    continue
+                text = payload.decode()
+                self.received.append(text)
+                message = json.loads(text)
+                if script.answer_pings and message.get("event") == "pusher:ping":
+                    self._wait(script.pong_delay)
+                    conn.sendall(
+                        frame(0x1, json.dumps({"event": "pusher:pong", "data": {}}).encode())
+                    )
+                if message.get("event") == "pusher:subscribe" and script.confirm_subscriptions:
+                    succeeded = {
+                        "event": "pusher_internal:subscription_succeeded",
+                        "data": "{}",
+                        "channel": message["data"]["channel"],
+                    }
+                    conn.sendall(frame(0x1, json.dumps(succeeded).encode()))
+                    if not subscribed_once:
+                        subscribed_once = True
+                        if not self._perform(conn, script.after_subscribe):
+                            return
 
     def _wait(self, seconds: float) -> None:
         self._stop.wait(seconds)

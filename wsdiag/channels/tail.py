@@ -22,7 +22,10 @@ from wsdiag.channels.auth import AuthError, ChannelAuth, needs_auth
 from wsdiag.channels.encryption import DecryptError, decrypt_payload, is_encrypted
 from wsdiag.channels.stream import Observed, TailEvent, TailSummary, event_matches
 from wsdiag.checks import CheckOptions
+from wsdiag.checks.websocket import PusherSession, SessionClosed, open_pusher
 from wsdiag.models import StageResult, Status
+from wsdiag.pusher.codes import explain_code
+from wsdiag.pusher.frames import FrameError, PusherEvent, ping_frame, subscribe_frame
 from wsdiag.target import Endpoint, Target
 
 Sink = Callable[[TailEvent], None]
@@ -62,6 +65,7 @@ class TailSession:
         self.stop_event = threading.Event()
         self._deadline = time.monotonic() + options.duration if options.duration else None
         self._endpoint = target.websocket
+        self._last_delay = 0.0  # the backoff grows while reconnects fail, resets on success
 
     # ------------------------------------------------------------------ driving
 
@@ -107,7 +111,6 @@ class TailSession:
 
     def _connect_and_listen(self) -> float | None:
         """One connection's life; returns the delay before reconnecting, or None to stop."""
-        from wsdiag.checks.websocket import open_pusher
 
         endpoint = self._endpoint
         self._emit(
@@ -117,10 +120,11 @@ class TailSession:
         )
         address = self._address(endpoint)
         if address is None:
-            return self._retry_delay(None)
+            return self._retry_delay()
         result, session = open_pusher(endpoint, address, self.target.app_key, self.options.check)
         if session is None:
             return self._after_failed_connect(result)
+        self._last_delay = 0.0
         self._emit(
             Observed.STATE,
             state="connected",
@@ -162,8 +166,7 @@ class TailSession:
     def _policy(self, code: int | None, fix: str | None) -> float | None:
         """What to do after a close: delay before reconnecting, or None to give up."""
         if code is None:
-            return self._retry_delay(None)
-        from wsdiag.pusher.codes import explain_code
+            return self._retry_delay()
 
         info = explain_code(code)
         if info.reconnect == "give_up":
@@ -178,19 +181,17 @@ class TailSession:
             return 0.0
         if info.reconnect == "immediately":
             return 0.0
-        return self._retry_delay(code)
+        return self._retry_delay()
 
-    def _retry_delay(self, code: int | None) -> float:
+    def _retry_delay(self) -> float:
         """1 s, doubling to 30 s, for over-capacity codes and network failures."""
-        previous = getattr(self, "_last_delay", 0.0)
-        delay = min(MAX_BACKOFF_S, max(1.0, previous * 2))
+        delay = min(MAX_BACKOFF_S, max(1.0, self._last_delay * 2))
         self._last_delay = delay
         return delay
 
     # ----------------------------------------------------------- subscriptions
 
-    def _subscribe_all(self, session: Any) -> None:
-        from wsdiag.pusher.frames import subscribe_frame
+    def _subscribe_all(self, session: PusherSession) -> None:
 
         for channel in self.options.channels:
             auth: ChannelAuth | None = None
@@ -220,7 +221,7 @@ class TailSession:
 
     # ---------------------------------------------------------------- listening
 
-    def _listen(self, session: Any) -> float | None:
+    def _listen(self, session: PusherSession) -> float | None:
         activity = float(min(session.activity_timeout or 120, 120))
         last_seen = time.monotonic()
         pong_due: float | None = None
@@ -231,7 +232,11 @@ class TailSession:
             timeout = max(0.05, min(wait_until - now, self._remaining(), 1.0))
             try:
                 event = session.receive(timeout)
-            except Exception as exc:  # closed: the session says how
+            except FrameError as exc:  # one bad frame: say so, keep listening
+                self._emit(Observed.WARNING, message=f"ignored a bad frame: {exc}")
+                last_seen, pong_due = time.monotonic(), None
+                continue
+            except SessionClosed as exc:
                 return self._closed(exc)
             now = time.monotonic()
             if event is None:
@@ -245,26 +250,22 @@ class TailSession:
                     )
                     return 0.0
                 if pong_due is None and now >= last_seen + activity:
-                    from wsdiag.pusher.frames import ping_frame
-
                     session.send_event(ping_frame())
                     pong_due = now + self.options.pong_timeout
                 continue
             last_seen, pong_due = now, None
             self._handle(event)
 
-    def _closed(self, exc: Exception) -> float | None:
-        code = getattr(exc, "code", None)
-        reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+    def _closed(self, exc: SessionClosed) -> float | None:
         self._emit(
             Observed.STATE,
             state="disconnected",
-            message=f"connection closed: {reason}",
-            code=code if isinstance(code, int) else None,
+            message=f"connection closed: {exc.reason or 'no reason given'}",
+            code=exc.code,
         )
-        return self._policy(code if isinstance(code, int) else 1006, None)
+        return self._policy(exc.code, None)
 
-    def _handle(self, event: Any) -> None:
+    def _handle(self, event: PusherEvent) -> None:
         name, channel, data = event.event, event.channel, event.data
         if name == "pusher_internal:subscription_succeeded":
             members = _presence_members(data)
@@ -290,9 +291,11 @@ class TailSession:
         elif name.startswith(("pusher:", "pusher_internal:")):
             return  # pong, cache_miss, subscription_count: protocol chatter
         elif channel and event_matches(name, self.options.event_patterns):
-            self._app_event(channel, name, data, len(getattr(event, "raw", "") or ""))
+            self._app_event(channel, name, data, len(event.raw), event.user_id)
 
-    def _app_event(self, channel: str, name: str, data: Any, size: int) -> None:
+    def _app_event(
+        self, channel: str, name: str, data: Any, size: int, user_id: str | None
+    ) -> None:
         if is_encrypted(channel):
             if self.options.master_key is None:
                 self._emit(
@@ -313,7 +316,7 @@ class TailSession:
             event=name,
             data=data,
             size=size,
-            user_id=getattr(self, "_user", None),
+            user_id=user_id,
         )
         if self.options.count is not None and self.summary.total >= self.options.count:
             raise _Stop
