@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from wsdiag import trace
 from wsdiag.credentials import Credentials
 from wsdiag.models import ErrorKind, Phase, Stopwatch
 from wsdiag.pusher.signing import sign_api_request
@@ -101,10 +102,12 @@ def api_request(
             conn = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=timeout)
             conn.sock = sock  # already connected (and wrapped in TLS): just speak HTTP on it
             headers = {"Content-Type": "application/json", "User-Agent": _user_agent()}
+            trace.trace(">>", "http", f"{method} {endpoint}{path}?{signed.query} {_body(body)}")
             conn.request(method, f"{path}?{signed.query}", body=body, headers=headers)
             response = conn.getresponse()
         with watch.phase("response"):
             data = response.read(MAX_BODY)
+        trace.trace("<<", "http", f"{response.status} {response.reason} {_body(data)}")
     except TimeoutError:
         raise ApiError(
             ErrorKind.API_TIMEOUT, f"no reply within {timeout:g} s", watch.frozen()
@@ -182,6 +185,11 @@ def _open(
             f"TLS with {endpoint} failed: {_describe(exc)}",
             watch.frozen(),
         ) from None
+
+
+def _body(data: bytes | None) -> str:
+    text = (data or b"").decode("utf-8", "replace")
+    return text if len(text) <= 500 else text[:500] + "…"
 
 
 def _parse_date(value: str | None) -> float | None:

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wsdiag import trace
 from wsdiag.models import ErrorKind
 from wsdiag.pusher.signing import (
     channel_string_to_sign,
@@ -87,7 +88,15 @@ class EndpointAuthorizer:
 
     def authorize(self, socket_id: str, channel: str) -> ChannelAuth:
         started = time.perf_counter()
+        names = ", ".join(name for name, _ in self.headers)
+        trace.trace(
+            ">>",
+            "auth",
+            f"POST {self.url} socket_id={socket_id} channel_name={channel}"
+            + (f" (headers: {names})" if names else ""),
+        )
         status, body, content_type = self._post(socket_id, channel)
+        trace.trace("<<", "auth", f"{status} {body[:500].decode('utf-8', 'replace')}")
         elapsed = (time.perf_counter() - started) * 1000
         reply = check_endpoint_reply(status, body, content_type, channel, self.key)
         auth = ChannelAuth(

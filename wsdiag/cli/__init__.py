@@ -32,9 +32,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from wsdiag.cli import channels, check, config
+    from wsdiag.cli import channels, check, config, explain
 
-    for module in (check, channels, config):
+    for module in (check, channels, config, explain):
         for command in module.COMMANDS:
             cli.add_command(command)
 

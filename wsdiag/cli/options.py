@@ -266,6 +266,11 @@ def exit_code_of(report: Report, fail_on: str = "fail") -> ExitCode:
 def make_report_renderer(opts: dict[str, Any], *, detailed: bool) -> Any:
     if opts.get("as_json") and opts.get("quiet"):
         raise click.UsageError("--json and --quiet cannot be used together")
+    if opts.get("debug"):
+        from wsdiag import trace
+
+        trace.add_secret(opts.get("secret"))
+        trace.enable()
     from wsdiag.render import make_renderer
 
     fmt = "json" if opts.get("as_json") else "quiet" if opts.get("quiet") else "console"
