@@ -192,4 +192,4 @@ def _scalar(value: Any) -> str:
         return f"{value:.1f}"
     if isinstance(value, list):
         return "[" + ", ".join(_scalar(v) for v in value) + "]"
-    return str(value)
+    return str(value).replace("\n", "\\n")  # one line per detail: newlines shown as \n

@@ -94,8 +94,9 @@ class ConsoleTailRenderer:
         self.err.print(Text.assemble((stamp, "dim"), " ", (line, style)))
         if event.members:
             for member in event.members:
-                info = json.dumps(member.get("user_info"), ensure_ascii=False)
-                self.err.print(Text(f"    member {member['user_id']} {info}", style="dim"))
+                info = member.get("user_info")
+                shown = f" {json.dumps(info, ensure_ascii=False)}" if info is not None else ""
+                self.err.print(Text(f"    member {member['user_id']}{shown}", style="dim"))
 
     def _print_data(self, data: Any) -> None:
         from rich.syntax import Syntax
