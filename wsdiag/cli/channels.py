@@ -332,8 +332,7 @@ def tail(**opts: Any) -> None:
     Examples:
       wsdiag tail mt1 my-channel --key KEY
       wsdiag tail - private-orders presence-room --env-file .env --json | jq .
-      wsdiag tail mt1 private-chat --key KEY --auth-endpoint https://app.test/broadcasting/auth \\
-          --auth-header 'Cookie: laravel_session=…'
+      wsdiag tail mt1 private-chat --key KEY --auth-endpoint https://app.test/broadcasting/auth
     """
     from wsdiag.channels.tail import TailOptions, TailSession
     from wsdiag.credentials import credentials_from

@@ -1,0 +1,46 @@
+"""Every command has a summary, 2-4 real examples, and a place in the README."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from wsdiag.cli import cli
+from wsdiag.docgen import _split_help
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def all_commands() -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    for name, command in cli.commands.items():
+        found.append((name, command))
+        if isinstance(command, click.Group):
+            found += [(f"{name} {sub}", c) for sub, c in command.commands.items()]
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), all_commands(), ids=str)
+def test_help_has_summary_and_examples(name: str, command: click.Command) -> None:
+    assert command.get_short_help_str(limit=100).strip()
+    _, examples = _split_help(command.help or "")
+    assert 1 <= len(examples) <= 4, examples
+    assert all(e.startswith("wsdiag ") for e in examples)
+    result = CliRunner().invoke(cli, [*name.split(), "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_command_documented_in_readme(name: str) -> None:
+    assert f"`wsdiag {name}" in README
+
+
+def test_readme_exit_codes_match() -> None:
+    from wsdiag.exit_codes import ExitCode
+
+    for code in ExitCode:
+        assert f"| {int(code)} |" in README
