@@ -108,6 +108,10 @@ class ErrorKind(StrEnum):
     INTERNAL = "internal"
 
 
+# Kinds whose record sums up several records of its stage (see Report.first_failure).
+SUMMING_KINDS = frozenset({ErrorKind.TCP_PORT_443_BLOCKED})
+
+
 @dataclass(frozen=True)
 class Phase:
     """One named, timed step inside a stage (``dns``, ``connect``, ``handshake`` …)."""
@@ -171,7 +175,17 @@ class Report:
 
     @property
     def first_failure(self) -> StageResult | None:
-        return next((r for r in self.results if r.status is Status.FAIL), None)
+        """The first thing that breaks: the earliest failing stage's failure.
+
+        Within that stage a record that sums up several others (443 blocked on
+        every address while 80 is open) says more than any one of them.
+        """
+        failures = [r for r in self.results if r.status is Status.FAIL]
+        if not failures:
+            return None
+        stage = failures[0].stage
+        summing = (r for r in failures if r.stage is stage and r.kind in SUMMING_KINDS)
+        return next(summing, failures[0])
 
     @property
     def first_warning(self) -> StageResult | None:

@@ -247,9 +247,11 @@ def _handshake_failure(
             "enable TLS 1.2+ on the server or its load balancer",
         )
     if isinstance(exc, ConnectionResetError) or "reset" in text.lower() or "EOF" in text:
+        # A TCP reset is what SNI-filtering firewalls send; a clean close is the server's choice.
+        reset = isinstance(exc, ConnectionResetError) or "reset" in text.lower()
         return (
-            "connection reset during the handshake",
-            ErrorKind.TLS_PROTOCOL_ERROR,
+            "connection reset during the handshake" if reset else "closed during the handshake",
+            ErrorKind.TCP_RESET if reset else ErrorKind.TLS_PROTOCOL_ERROR,
             f"the connection was cut during the TLS handshake ({text}): a firewall or proxy "
             "filtering by SNI, or a server that rejects this client",
             f"check firewall/SNI filtering rules for {endpoint.host}; compare from another network",

@@ -193,6 +193,18 @@ def open_pusher(
             "check that this port serves WebSockets; a proxy that holds requests "
             "(inspection, auth) also looks like this",
         ), None
+    except websocket.WebSocketConnectionClosedException:
+        sock.close()
+        return result(
+            Status.FAIL,
+            "connection closed with no reply to the upgrade",
+            ErrorKind.WS_CLOSED,
+            "the server (or something in between) closed the connection without answering "
+            "the WebSocket upgrade: not a WebSocket server, or a proxy/firewall that drops "
+            "upgrades",
+            "check that this port serves WebSockets (self-hosted: the server's port and path); "
+            "on a filtered network try wss:// on 443",
+        ), None
     except websocket.WebSocketException as exc:
         sock.close()
         redirect = ws.handshake_response

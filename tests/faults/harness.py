@@ -1,0 +1,91 @@
+"""Run wsdiag as a user does (a subprocess) and hold its outcome against the fault matrix."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.faults.matrix import BY_ID
+
+# Interpreter start-up and imports are not part of any network step; CI machines
+# are slow and shared, so the bound leaves them this much on top of the timeout.
+GRACE_S = 1.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    args: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+    elapsed: float
+
+    def report(self) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads(self.stdout)
+        return document
+
+    def describe(self) -> str:
+        return (
+            f"wsdiag {' '.join(self.args)}\nexit {self.exit_code} after {self.elapsed:.2f} s\n"
+            f"--- stdout\n{self.stdout[-3000:]}\n--- stderr\n{self.stderr[-3000:]}"
+        )
+
+
+def user_environment(home: Path) -> dict[str, str]:
+    """The caller's environment without anything that would steer wsdiag."""
+    steering = ("PUSHER_", "WSDIAG_", "GITHUB_", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith(steering)}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), COLUMNS="160")
+    return env
+
+
+def run_wsdiag(*args: str, home: Path, stdin: str | None = None, limit: float = 60) -> Outcome:
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "wsdiag", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=user_environment(home),
+        timeout=limit,
+        check=False,
+    )
+    return Outcome(
+        tuple(args),
+        completed.returncode,
+        completed.stdout,
+        completed.stderr,
+        time.monotonic() - started,
+    )
+
+
+def expect(fault_id: str, outcome: Outcome, *, within: float) -> dict[str, Any]:
+    """Assert the matrix's expectation for ``fault_id``; return the record that carries it.
+
+    ``within`` is the longest the user asked wsdiag to wait (its --timeout, or
+    the sum of the steps that may each wait that long); the run must end by
+    then plus GRACE_S.
+    """
+    fault = BY_ID[fault_id]
+    context = outcome.describe()
+    assert "Traceback" not in outcome.stderr, context
+    assert outcome.exit_code == fault.exit_code, context
+    assert outcome.elapsed <= within + GRACE_S, context
+    document = outcome.report()
+    assert document["exit_code"] == fault.exit_code, context
+    carriers = [r for r in document["results"] if r["kind"] == str(fault.kind)]
+    assert carriers, f"no result of kind {fault.kind}\n{context}"
+    record = carriers[0]
+    assert record["status"] == fault.status, context
+    assert record["cause"], context
+    assert record["fix"], context
+    if fault.status == "fail":
+        first = document["results"][document["first_failure"]]
+        assert first["kind"] == str(fault.kind), f"first failure is {first['kind']}\n{context}"
+    return record
