@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -160,9 +160,16 @@ def pick_addresses(
     return picked
 
 
-def _unreachable_reason(addresses: dict[str, list[str]], endpoint: Endpoint) -> str:
-    if not addresses.get(endpoint.host):
+def _unreachable_reason(
+    addresses: dict[str, list[str]],
+    endpoint: Endpoint,
+    tls_failed: Collection[tuple[str, int]] = (),
+) -> str:
+    candidates = addresses.get(endpoint.host)
+    if not candidates:
         return "no address (DNS failed)"
+    if any((address, endpoint.port) in tls_failed for address in candidates):
+        return "the TLS handshake failed (see the tls stage)"
     return f"port {endpoint.port} not reachable"
 
 
@@ -172,20 +179,25 @@ def tls_all(
     options: CheckOptions,
     addresses: dict[str, list[str]],
     reachable: set[tuple[str, int]],
-) -> None:
+) -> set[tuple[str, int]]:
+    """Handshake on every TLS endpoint; returns the (address, port) pairs where it failed."""
     from wsdiag.checks.tls import handshake_tls
 
     endpoints = [e for e in (*target.websocket_paths, target.api) if e.tls]
     if not endpoints:
         run.skip(Stage.TLS, target.label, "this target does not use TLS (ws://)")
+    failed: set[tuple[str, int]] = set()
     for endpoint in dict.fromkeys(endpoints):
         picked = pick_addresses(addresses.get(endpoint.host, []), endpoint.port, reachable)
         if not picked:
             run.skip(Stage.TLS, str(endpoint), _unreachable_reason(addresses, endpoint))
         for address in picked:
-            run.call(
+            result = run.call(
                 Stage.TLS, f"{endpoint.host} {address}", handshake_tls, endpoint, address, options
             )
+            if result.failed:
+                failed.add((address, endpoint.port))
+    return failed
 
 
 def connect_all(
@@ -196,11 +208,16 @@ def connect_all(
     reachable: set[tuple[str, int]],
     *,
     ping: bool = True,
+    tls_failed: set[tuple[str, int]] | None = None,
 ) -> tuple[Endpoint, str] | None:
     """Upgrade and Pusher handshake on every WebSocket path; ping on the first that works.
 
+    Addresses whose TLS handshake already failed are not tried again: the tls
+    record says why, and a second wait on a silent server would double the run.
     Returns the first path that connected (endpoint, address), for the end-to-end checks.
     """
+    tls_failed = tls_failed or set()
+    usable = reachable - tls_failed
     from wsdiag.checks.ping import measure_ping
     from wsdiag.checks.websocket import open_pusher
 
@@ -208,9 +225,9 @@ def connect_all(
     working: tuple[Endpoint, str] | None = None
     for endpoint in target.websocket_paths:
         label = f"{endpoint.scheme}://{endpoint}"
-        picked = pick_addresses(addresses.get(endpoint.host, []), endpoint.port, reachable)
+        picked = pick_addresses(addresses.get(endpoint.host, []), endpoint.port, usable)
         if not picked:
-            run.skip(Stage.WEBSOCKET, label, _unreachable_reason(addresses, endpoint))
+            run.skip(Stage.WEBSOCKET, label, _unreachable_reason(addresses, endpoint, tls_failed))
             continue
         started = run.offset_ms()
         try:
@@ -278,11 +295,20 @@ def check_target(
     if stages == (Stage.RESOLVE,):
         return report
     reachable = reach_all(run, target, options, addresses)
+    tls_failed: set[tuple[str, int]] = set()
     if Stage.TLS in stages:
-        tls_all(run, target, options, addresses, reachable)
+        tls_failed = tls_all(run, target, options, addresses, reachable)
     working = None
     if Stage.WEBSOCKET in stages:
-        working = connect_all(run, target, options, addresses, reachable, ping=Stage.PING in stages)
+        working = connect_all(
+            run,
+            target,
+            options,
+            addresses,
+            reachable,
+            ping=Stage.PING in stages,
+            tls_failed=tls_failed,
+        )
     if credentials is not None and credentials.complete and Stage.DELIVERY in stages:
         end_to_end(run, target, options, credentials, working, events)
     return report

@@ -56,11 +56,22 @@ class _LentSocket:
     real socket ourselves.
     """
 
+    # The reply head is kept too: when websocket-client rejects a 101 it does not
+    # say which header was wrong, and that header names the culprit proxy.
+    HEAD_LIMIT = 16384
+
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
+        self.head = b""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
+
+    def recv(self, bufsize: int) -> bytes:
+        data = self._sock.recv(bufsize)
+        if len(self.head) < self.HEAD_LIMIT and b"\r\n\r\n" not in self.head:
+            self.head += data
+        return data
 
     def close(self) -> None:
         pass
@@ -171,11 +182,12 @@ def open_pusher(
                 "run `wsdiag tls` on this target for the certificate chain",
             ), None
     ws: Any = websocket.WebSocket(enable_multithread=True)
+    lent = _LentSocket(sock)
     try:
         with watch.phase("upgrade"):
             ws.connect(
                 url,
-                socket=_LentSocket(sock),
+                socket=lent,
                 timeout=options.timeout,
                 redirect_limit=0,
                 header=[f"User-Agent: wsdiag/{__version__}"],
@@ -210,6 +222,22 @@ def open_pusher(
         redirect = ws.handshake_response
         if redirect is not None and 300 <= redirect.status < 400:
             return _redirected(result, details, redirect.status, redirect.headers or {}), None
+        broken = _broken_switch(lent.head)
+        if broken is not None:
+            cause, headers = broken
+            details.update(status=101, headers=headers)
+            return result(
+                Status.FAIL,
+                f"101 Switching Protocols without {cause}",
+                ErrorKind.WS_UPGRADE_REJECTED,
+                f"the server switched protocols but the reply arrived without {cause}"
+                + _via(headers)
+                + ": a proxy in between strips the hop-by-hop upgrade headers, so no "
+                "WebSocket client will accept the connection",
+                "make the proxy pass WebSocket upgrades (nginx: proxy_http_version 1.1; "
+                "proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "
+                '"upgrade"), or go around it; wss:// hides the upgrade from forward proxies',
+            ), None
         return result(
             Status.FAIL,
             f"upgrade failed: {exc}",
@@ -410,6 +438,32 @@ def _redirected(
         "(hotel/airport Wi-Fi login) or an http→https redirect",
         "log in to the network's portal, or use wss:// on 443",
     )
+
+
+def _broken_switch(head: bytes) -> tuple[str, dict[str, str]] | None:
+    """For a 101 reply websocket-client refused: which upgrade header was missing or wrong."""
+    lines = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    if not lines or " 101" not in lines[0]:
+        return None
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    missing = []
+    if headers.get("upgrade", "").lower() != "websocket":
+        missing.append("'Upgrade: websocket'")
+    if "upgrade" not in headers.get("connection", "").lower():
+        missing.append("'Connection: Upgrade'")
+    if "sec-websocket-accept" not in headers:
+        missing.append("'Sec-WebSocket-Accept'")
+    if not missing:
+        return None
+    return " and ".join(missing), _interesting_headers(headers)
+
+
+def _via(headers: dict[str, str]) -> str:
+    via = headers.get("via") or headers.get("server")
+    return f" (it came through {via})" if via else ""
 
 
 def _drain(sock: socket.socket) -> bytes:

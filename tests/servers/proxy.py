@@ -1,0 +1,66 @@
+"""A real HTTP proxy for the tests: Debian's tinyproxy, run as a reverse proxy in front of a server.
+
+tinyproxy forwards the client's upgrade request but drops the hop-by-hop
+``Upgrade`` and ``Connection`` headers from the server's 101 reply: exactly the
+misconfigured proxy users put in front of soketi or Reverb.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers.soketi import free_port
+
+
+def require_tinyproxy() -> str:
+    path = shutil.which("tinyproxy")
+    if path is None:
+        message = "tinyproxy is not installed: run scripts/testbed/install"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@contextlib.contextmanager
+def reverse_proxy(upstream_port: int, workdir: Path) -> Iterator[int]:
+    """tinyproxy on a free loopback port forwarding every path to ``upstream_port``."""
+    binary = require_tinyproxy()
+    port = free_port()
+    config = workdir / f"tinyproxy-{port}.conf"
+    config.write_text(
+        f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\nLogLevel Error\n"
+        f'ReversePath "/" "http://127.0.0.1:{upstream_port}/"\nReverseOnly Yes\n'
+    )
+    # -d: stay in the foreground, so this PID is the proxy and killing it stops it.
+    process = subprocess.Popen(
+        [binary, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        _wait_listening(port, process)
+        yield port
+    finally:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"tinyproxy exited: {process.stderr.read() if process.stderr else ''}"
+            )
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("tinyproxy did not start listening within 5 s")
