@@ -138,16 +138,23 @@ def test_4001_with_placeholder_key_is_ok() -> None:
     assert "placeholder key" in result.summary
 
 
-def test_other_events_before_established_are_skipped() -> None:
+def test_another_event_before_established_is_an_invalid_handshake() -> None:
+    """pusher-js fails the handshake ("Invalid handshake") on any other first event."""
     noise = ("text", json.dumps({"event": "pusher:something", "data": "{}"}))
-    result, _, _ = run(Script(actions=[noise, established()]))
-    assert result.status is Status.OK
+    result, session, _ = run(Script(actions=[noise, established()]))
+    assert result.kind is ErrorKind.PUSHER_BAD_FRAME
+    assert session is None
+    assert "'pusher:something'" in result.summary
+    assert_explained(result)
 
 
-def test_one_megabyte_frame_does_not_break_the_handshake() -> None:
+def test_one_megabyte_first_frame_fails_fast_with_its_size() -> None:
     big = ("text", json.dumps({"event": "big", "data": "x" * 1_000_000}))
+    started = time.monotonic()
     result, _, _ = run(Script(actions=[big, established()]), options=CheckOptions(timeout=5))
-    assert result.status is Status.OK
+    assert time.monotonic() - started < 2, "the whole frame is read, not waited past"
+    assert result.kind is ErrorKind.PUSHER_BAD_FRAME
+    assert "1,000,0" in result.summary  # its size, so the user sees it was no Pusher frame
 
 
 @pytest.fixture

@@ -267,7 +267,9 @@ def _status_explanation(
     response: ApiResponse, credentials: Credentials, status: int
 ) -> tuple[ErrorKind, str, str]:
     text = response.text.lower()
-    if status == 401 and "timestamp" in text:
+    # "Timestamp expired: Given timestamp (…) not within 600s of server time"; an
+    # "Invalid signature" body quotes auth_timestamp too, so match the phrase.
+    if status == 401 and ("timestamp expired" in text or "not within" in text):
         skew = response.clock_skew_s
         shown = f" (measured skew: {skew:+.0f} s)" if skew is not None else ""
         return (

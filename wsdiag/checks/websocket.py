@@ -331,6 +331,13 @@ def _await_established(ws: Any, deadline: float, label: str) -> PusherEvent | tu
         if event.event == "pusher:error":
             code, message = error_of(event)
             return (code, message) if code is not None else (ErrorKind.PUSHER_ERROR, message)
+        # pusher-js gives up on any other first event ("Invalid handshake"), and so do we.
+        size = len(event.raw.encode())
+        shown = event.event if len(event.event) <= 60 else event.event[:60] + "…"
+        return (
+            ErrorKind.PUSHER_BAD_FRAME,
+            f"first frame was {shown!r} ({size:,} bytes), not pusher:connection_established",
+        )
 
 
 def _handshake_hint(kind: ErrorKind, options: CheckOptions) -> tuple[str, str]:

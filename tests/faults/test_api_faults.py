@@ -1,0 +1,88 @@
+"""HTTP API faults through `wsdiag publish`: soketi, and a scripted API for the cloud's replies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import Outcome, expect, run_wsdiag
+from tests.servers.http_api import ApiReply, http_api
+from tests.servers.soketi import Soketi
+
+TIMEOUT = 1.0
+SECRET = "fault-matrix-secret-0123456789"
+
+
+def publish(port: int, home: Path, *, secret: str = SECRET, key: str = "app-key") -> Outcome:
+    return run_wsdiag(
+        "publish",
+        f"ws://127.0.0.1:{port}",
+        "wsdiag-faults",
+        "probe",
+        '{"n":1}',
+        "--app-id",
+        "12345",
+        "--key",
+        key,
+        "--secret",
+        secret,
+        "--timeout",
+        str(TIMEOUT),
+        "--json",
+        home=home,
+    )
+
+
+@pytest.mark.soketi
+def test_invalid_signature_from_soketi(tmp_path: Path, soketi: Soketi) -> None:
+    outcome = publish(soketi.port, tmp_path, key=soketi.key, secret="not-" + soketi.secret)
+    record = expect("api.invalid_signature", outcome, within=TIMEOUT)
+    assert record["details"]["string_to_sign"].startswith("POST\n/apps/12345/events\n")
+    assert soketi.secret not in outcome.stdout + outcome.stderr
+
+
+CLOUD_SIGNATURE_REPLY = (
+    'Invalid signature: you should have sent HmacSHA256Hex("POST\\n/apps/12345/events\\n'
+    'auth_key=app-key&auth_timestamp=…", your_secret_key), but you sent "0f…"'
+)
+
+
+@pytest.mark.parametrize(
+    ("fault", "reply"),
+    [
+        (
+            "api.timestamp_expired",
+            ApiReply(
+                401,
+                "Timestamp expired: Given timestamp (1764045000) not within 600s of server time",
+                "text/plain",
+                clock_offset_s=1200,
+            ),
+        ),
+        ("api.400", ApiReply(400, "Invalid JSON provided", "text/plain")),
+        ("api.403", ApiReply(403, "Application disabled", "text/plain")),
+        ("api.404", ApiReply(404, "Not found", "text/plain")),
+        ("api.413", ApiReply(413, "Request Entity Too Large", "text/plain")),
+        ("api.500", ApiReply(500, "Internal Server Error", "text/plain")),
+        ("api.slow", ApiReply(200, "{}", delay_s=5)),
+        ("api.not_json", ApiReply(200, "<html><body>Proxy login</body></html>", "text/html")),
+        ("api.clock_skew", ApiReply(200, "{}", clock_offset_s=120)),
+    ],
+)
+def test_api_replies(tmp_path: Path, fault: str, reply: ApiReply) -> None:
+    with http_api(reply) as server:
+        outcome = publish(server.port, tmp_path)
+    record = expect(fault, outcome, within=TIMEOUT)
+    assert server.requests and server.requests[0][0] == "POST"
+    if fault in ("api.timestamp_expired", "api.clock_skew"):
+        skew = record["details"]["clock_skew_s"]
+        assert abs(skew - reply.clock_offset_s) < 5
+
+
+def test_cloud_invalid_signature_shows_what_we_signed(tmp_path: Path) -> None:
+    with http_api(ApiReply(401, CLOUD_SIGNATURE_REPLY, "text/plain")) as server:
+        outcome = publish(server.port, tmp_path)
+    record = expect("api.invalid_signature", outcome, within=TIMEOUT)
+    assert "auth_key=app-key" in record["details"]["string_to_sign"]
+    assert SECRET not in outcome.stdout + outcome.stderr
