@@ -27,6 +27,9 @@ PUBLIC_CLUSTERS: dict[str, str] = {
 
 # Cluster names are DNS labels; dedicated clusters use names of their own.
 _CLUSTER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?$")
+# LDH labels (underscores too: they appear in internal names), at most 63 characters each.
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_HOST_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*\.?$")
 # Placeholder key for a check without --key: Pusher answers it with 4001,
 # which proves every layer up to the Pusher service works.
 PLACEHOLDER_KEY = "wsdiag-no-key"
@@ -138,7 +141,7 @@ def cluster_target(cluster: str, key: str | None = None) -> Target:
 def server_target(host: str, port: int | None, tls: bool, key: str | None = None) -> Target:
     """A self-hosted server (soketi, Reverb…): WebSocket and HTTP API share host and port."""
     host = host.strip().strip("[]")
-    if not host or any(c.isspace() for c in host) or "/" in host:
+    if not _valid_host(host):
         raise TargetError(f"{host!r} is not a host name or IP address")
     if port is None:
         port = 443 if tls else 80
@@ -183,12 +186,29 @@ def parse_target(
     )
 
 
+def _valid_host(host: str) -> bool:
+    """An IP literal or a DNS name (IDN allowed), so nothing odd reaches a resolver or socket."""
+    if is_ip_literal(host.split("%", 1)[0]):  # fe80::1%eth0 carries a zone
+        return True
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return len(ascii_host) <= 253 and _HOST_NAME.match(ascii_host) is not None
+
+
 def _url_target(url: str, *, port: int | None, tls: bool | None, key: str | None) -> Target:
+    # urlsplit silently drops tabs and newlines inside a URL; a pasted URL with
+    # control characters is a mistake to show, not to repair behind the user's back.
+    if any(ord(c) < 32 or ord(c) == 127 for c in url.strip()):
+        raise TargetError(f"{url!r} contains control characters")
     try:
         parts = urlsplit(url.strip())
         url_port = parts.port
     except ValueError as exc:
         raise TargetError(f"{url!r} is not a valid URL: {exc}") from None
+    if url_port is not None:
+        _check_port(url_port)
     schemes = {"wss": True, "https": True, "ws": False, "http": False}
     if parts.scheme.lower() not in schemes:
         raise TargetError(f"{url!r}: the scheme must be wss://, ws://, https:// or http://")

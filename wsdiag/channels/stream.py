@@ -55,6 +55,7 @@ class TailSummary:
     reconnects: int = 0
     failed_subscriptions: list[str] = field(default_factory=list)
     fatal: str | None = None  # why tail gave up, when it did
+    connected_once: bool = False  # a tail that never connected watched nothing: a failure
     longest_gap_s: float = 0.0
     _last_event_at: float | None = None
 
@@ -67,6 +68,8 @@ class TailSummary:
             self.per_event[(event.channel, event.event)] += 1
         elif event.kind is Observed.SUBSCRIPTION_ERROR and event.channel:
             self.failed_subscriptions.append(event.channel)
+        elif event.kind is Observed.STATE and event.state == "connected":
+            self.connected_once = True
 
     @property
     def total(self) -> int:
@@ -82,7 +85,7 @@ class TailSummary:
 
     @property
     def failed(self) -> bool:
-        return bool(self.failed_subscriptions or self.fatal)
+        return bool(self.failed_subscriptions or self.fatal or not self.connected_once)
 
     def lines(self) -> list[str]:
         """The summary as plain lines (stderr)."""
@@ -95,4 +98,6 @@ class TailSummary:
             out.append("failed subscriptions: " + ", ".join(self.failed_subscriptions))
         if self.fatal:
             out.append(f"stopped: {self.fatal}")
+        elif not self.connected_once:
+            out.append("never connected: the state lines above say why")
         return out

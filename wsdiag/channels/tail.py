@@ -154,7 +154,7 @@ class TailSession:
         self._emit(
             Observed.STATE,
             state="disconnected",
-            message=f"{result.summary}" + (f" — {result.cause}" if result.cause else ""),
+            message=_one_line(result),
             fix=result.fix,
             code=code if isinstance(code, int) else None,
         )
@@ -348,3 +348,10 @@ def _presence_members(data: Any) -> tuple[dict[str, Any], ...] | None:
         return None
     info = presence.get("hash") or {}
     return tuple({"user_id": uid, "user_info": info.get(uid)} for uid in presence.get("ids", []))
+
+
+def _one_line(result: StageResult) -> str:
+    """Summary and cause, without saying the same thing twice."""
+    if not result.cause or result.cause in result.summary or result.summary in result.cause:
+        return result.cause or result.summary
+    return f"{result.summary} — {result.cause}"

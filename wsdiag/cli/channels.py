@@ -13,6 +13,8 @@ from typing import Any
 import click
 
 from wsdiag.cli.options import (
+    FilePath,
+    Seconds,
     check_options_from,
     credential_options,
     environment,
@@ -101,7 +103,7 @@ def _read_batch(path: str, channels: list[str], event: str | None) -> list[Any]:
 @credential_options
 @click.option(
     "--batch",
-    type=click.Path(exists=True, dir_okay=False),
+    type=FilePath(exists=True, dir_okay=False),
     help="Publish the JSON lines of this file, 10 per request.",
 )
 @click.option("--socket-id", help="Exclude this connection from receiving the event.")
@@ -311,7 +313,7 @@ def _authorizer(opts: dict[str, Any], key: str, secret: str | None, timeout: flo
 )
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many events.")
 @click.option(
-    "--duration", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds."
+    "--duration", type=Seconds(min=0, min_open=True), help="Stop after this many seconds."
 )
 @click.option(
     "--json",
@@ -326,7 +328,7 @@ def tail(**opts: Any) -> None:
 
     Private and presence channels are signed locally with --secret or through
     the app's --auth-endpoint. Ctrl-C, --count or --duration end the run with a
-    summary on stderr; the exit code is 1 if a subscription failed.
+    summary on stderr; the exit code is 1 if a subscription failed or it never connected.
 
     \b
     Examples:

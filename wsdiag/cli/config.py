@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from wsdiag.cli.options import credential_options, load_profile, server_options
+from wsdiag.cli.options import FilePath, credential_options, load_profile, server_options
 
 # (setting, flag option, PUSHER_* name, profile key)
 SETTINGS = (
@@ -86,7 +86,7 @@ def show(**opts: Any) -> None:
     "--config",
     "config_path",
     envvar="WSDIAG_CONFIG",
-    type=click.Path(dir_okay=False),
+    type=FilePath(dir_okay=False),
     help="Config file [default: ~/.config/wsdiag/config.toml].",
 )
 def add(name: str, config_path: str | None, **values: str | None) -> None:

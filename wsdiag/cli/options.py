@@ -5,6 +5,7 @@ Stdlib and click only (see ``wsdiag.cli``): imported on every start.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,6 +18,26 @@ from wsdiag.models import Report, Status
 from wsdiag.target import Target, TargetError, parse_target
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Seconds(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (which pass every range comparison)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+class FilePath(click.Path):
+    """click.Path that turns what os.stat cannot take (a NUL byte) into a usage error."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except ValueError as exc:  # "embedded null byte"
+            self.fail(f"{value!r} is not a usable file name ({exc})", param, ctx)
 
 
 def _apply(fn: F, decorators: list[Callable[[F], F]]) -> F:
@@ -53,7 +74,7 @@ def server_options(fn: F) -> F:
                 "--config",
                 "config_path",
                 envvar="WSDIAG_CONFIG",
-                type=click.Path(dir_okay=False),
+                type=FilePath(dir_okay=False),
                 help="Config file [default: ~/.config/wsdiag/config.toml; env: WSDIAG_CONFIG].",
             ),
             click.option("--host", help="Self-hosted server host name or IP (instead of TARGET)."),
@@ -80,14 +101,14 @@ def network_options(fn: F) -> F:
         [
             click.option(
                 "--timeout",
-                type=click.FloatRange(0.1, 120),
+                type=Seconds(0.1, 120),
                 default=5.0,
                 show_default=True,
                 help="Seconds to wait for each network step.",
             ),
             click.option(
                 "--ca-bundle",
-                type=click.Path(exists=True, dir_okay=False),
+                type=FilePath(exists=True, dir_okay=False),
                 help="PEM file of CAs to trust instead of certifi's bundle (private/corporate CA).",
             ),
             click.option(
@@ -134,7 +155,7 @@ def report_options(fn: F) -> F:
             ),
             click.option(
                 "--junit",
-                type=click.Path(dir_okay=False, writable=True),
+                type=FilePath(dir_okay=False, writable=True),
                 help="Also write a JUnit XML report (one testcase per stage and address).",
             ),
             click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line."),
@@ -147,7 +168,7 @@ def report_options(fn: F) -> F:
             ),
             click.option(
                 "--max-latency-ms",
-                type=click.FloatRange(min=0, min_open=True),
+                type=Seconds(min=0, min_open=True),
                 help="Fail when the ping or end-to-end p95 is slower than this.",
             ),
             click.option(
@@ -172,7 +193,7 @@ def credential_options(fn: F) -> F:
             ),
             click.option(
                 "--env-file",
-                type=click.Path(exists=True, dir_okay=False),
+                type=FilePath(exists=True, dir_okay=False),
                 help="Read PUSHER_* settings from this .env file (the environment wins).",
             ),
         ],
