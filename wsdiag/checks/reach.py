@@ -20,9 +20,9 @@ import errno
 import ipaddress
 import socket
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from wsdiag.checks import CheckOptions
+from wsdiag.concurrency import map_bounded
 from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
 from wsdiag.transport import connect_tcp
 
@@ -203,13 +203,9 @@ def probe_tcp(host: str, address: str, port: int, options: CheckOptions) -> Stag
 
 def probe_all(targets: Sequence[tuple[str, str, int]], options: CheckOptions) -> list[StageResult]:
     """Probe (host, address, port) triples concurrently; results in input order."""
-    if not targets:
-        return []
-    with ThreadPoolExecutor(
-        max_workers=min(MAX_PARALLEL, len(targets)), thread_name_prefix="wsdiag-reach"
-    ) as pool:
-        futures = [pool.submit(probe_tcp, h, a, p, options) for h, a, p in targets]
-        return [f.result() for f in futures]
+    return map_bounded(
+        lambda t: probe_tcp(t[0], t[1], t[2], options), targets, MAX_PARALLEL, "wsdiag-reach"
+    )
 
 
 def diagnose_ports(host: str, results: Sequence[StageResult]) -> list[StageResult]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,7 @@ import dns.rdatatype
 import dns.resolver
 
 from wsdiag.checks import CheckOptions
+from wsdiag.concurrency import Pending
 from wsdiag.models import ErrorKind, Phase, Stage, StageResult, Status
 from wsdiag.target import PUBLIC_CLUSTERS, is_ip_literal
 
@@ -125,19 +125,15 @@ def resolve_host(
             {"resolv_conf": resolv_conf},
         )
     server = f"{resolver.nameservers[0]}:{resolver.port}"
-    pool = ThreadPoolExecutor(max_workers=3)
+    pending = [Pending(_query, resolver, host, t, name="wsdiag-dns") for t in ("A", "AAAA")]
+    # Clients resolve through the system (hosts file, nsswitch), not only DNS: ask it too,
+    # unless the user picked a resolver.
+    system = None if options.resolver else Pending(_system_lookup, host, name="wsdiag-dns")
+    queries = [p.result() for p in pending]
     try:
-        futures = [pool.submit(_query, resolver, host, t) for t in ("A", "AAAA")]
-        # Clients resolve through the system (hosts file, nsswitch), not only DNS: ask it too,
-        # unless the user picked a resolver.
-        system = None if options.resolver else pool.submit(_system_lookup, host)
-        queries = [f.result() for f in futures]
-        try:
-            system_answer = system.result(timeout=options.timeout) if system else None
-        except TimeoutError:
-            system_answer = None  # getaddrinfo cannot be cancelled; its thread is abandoned
-    finally:
-        pool.shutdown(wait=False)
+        system_answer = system.result(timeout=options.timeout) if system else None
+    except TimeoutError:
+        system_answer = None  # getaddrinfo cannot be cancelled; its thread is abandoned
     return _result(host, server, queries, options, expect_public, system_answer)
 
 

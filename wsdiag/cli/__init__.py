@@ -17,7 +17,24 @@ from wsdiag import __version__
 from wsdiag.exit_codes import ExitCode
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class ReaderGone(Exception):
+    """stdout's reader left (``wsdiag tail --json | head -1``)."""
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        # click turns EPIPE into exit 1 before main() can see it; a reader that
+        # has read enough is no failure, so carry it past click instead.
+        try:
+            return super().invoke(ctx)
+        except (BrokenPipeError, ReaderGone):
+            raise ReaderGone from None
+
+
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "-V", "--version", prog_name="wsdiag")
 def cli() -> None:
     """Find out why an app can or cannot talk to Pusher Channels in real time, and how fast.
@@ -53,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
-    except BrokenPipeError:
+    except (BrokenPipeError, ReaderGone):
         # `wsdiag … | head`: the reader is gone; stop quietly like other Unix tools.
         _silence_stdout()
         code = ExitCode.OK

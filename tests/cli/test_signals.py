@@ -1,0 +1,175 @@
+"""Ctrl-C at every stage prints what was measured and exits 130; a closed pipe ends quietly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import user_environment
+from tests.servers.dns import dns_server
+from tests.servers.http_api import ApiReply, http_api
+from tests.servers.netns import firewalled_host
+from tests.servers.pusher_script import Script, established, scripted_server
+from tests.servers.tls import NAME, tls_server
+
+PATIENT = "30"  # every step would wait this long: only Ctrl-C can end the run early
+CREDENTIALS = ["--app-id", "12345", "--key", "app-key", "--secret", "signal-secret"]
+
+
+def interrupt(args: list[str], home: Path, after: float = 1.0) -> tuple[int, str, str, float]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wsdiag", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=user_environment(home),
+    )
+    time.sleep(after)
+    assert process.poll() is None, f"wsdiag ended before Ctrl-C: {process.communicate()}"
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        out, err = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        pytest.fail(f"wsdiag did not stop within 10 s of Ctrl-C\n{out}\n{err}")
+    return process.returncode, out, err, time.monotonic() - sent
+
+
+@contextmanager
+def silent_dns(tmp_path: Path) -> Iterator[list[str]]:
+    with dns_server({"slow.wsdiag.test": "silent"}) as dns:
+        yield ["check", "wss://slow.wsdiag.test", "--resolver", f"127.0.0.1:{dns.address[1]}"]
+
+
+@contextmanager
+def filtered_port(tmp_path: Path) -> Iterator[list[str]]:
+    with firewalled_host([6001], {6001: "drop"}) as host:
+        yield ["check", f"ws://{host.ipv4}:6001"]
+
+
+@contextmanager
+def silent_tls(tmp_path: Path) -> Iterator[list[str]]:
+    with (
+        tls_server(tmp_path, "silent") as server,
+        dns_server({NAME: {"A": [("127.0.0.1", 60)]}}) as dns,
+    ):
+        yield [
+            "check",
+            f"wss://{NAME}:{server.port}",
+            "--ca-bundle",
+            server.ca_bundle,
+            "--resolver",
+            f"127.0.0.1:{dns.address[1]}",
+        ]
+
+
+@contextmanager
+def silent_upgrade(tmp_path: Path) -> Iterator[list[str]]:
+    with scripted_server(Script(silent=True)) as server:
+        yield ["check", f"ws://127.0.0.1:{server.port}", "--key", "app-key"]
+
+
+@contextmanager
+def unanswered_pings(tmp_path: Path) -> Iterator[list[str]]:
+    with scripted_server(Script(actions=[established()], answer_pings=False)) as server:
+        yield ["check", f"ws://127.0.0.1:{server.port}", "--key", "app-key"]
+
+
+@contextmanager
+def slow_api(tmp_path: Path) -> Iterator[list[str]]:
+    with http_api(ApiReply(200, "{}", delay_s=30)) as server:
+        yield ["publish", f"ws://127.0.0.1:{server.port}", "news", "tick", "{}", *CREDENTIALS]
+
+
+Scenario = Callable[[Path], AbstractContextManager[list[str]]]
+STAGES: dict[str, tuple[Scenario, str | None]] = {  # the stage that was running, if it shows
+    "resolve": (silent_dns, None),
+    "reach": (filtered_port, "resolve"),
+    "tls": (silent_tls, "reach"),
+    "websocket": (silent_upgrade, "reach"),
+    "ping": (unanswered_pings, "websocket"),
+    "api": (slow_api, None),
+}
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_ctrl_c_prints_the_partial_report_and_exits_130(tmp_path: Path, stage: str) -> None:
+    scenario, finished_stage = STAGES[stage]
+    if stage == "reach":
+        pytest.importorskip("tests.servers.netns").require_netns()
+    with scenario(tmp_path) as args:
+        code, out, err, stopping = interrupt([*args, "--timeout", PATIENT, "--json"], tmp_path)
+    context = f"exit {code} after {stopping:.2f} s\n--- stdout\n{out}\n--- stderr\n{err}"
+    assert code == 130, context
+    assert stopping < 2, context
+    assert "Traceback" not in err, context
+    report = json.loads(out)
+    assert report["interrupted"] is True
+    assert report["exit_code"] == 130
+    if finished_stage is not None:
+        done = {r["stage"] for r in report["results"]}
+        assert finished_stage in done, f"what was measured before Ctrl-C is missing\n{context}"
+
+
+def test_ctrl_c_in_the_console_says_interrupted(tmp_path: Path) -> None:
+    with silent_upgrade(tmp_path) as args:
+        code, out, err, _ = interrupt([*args, "--timeout", PATIENT], tmp_path)
+    assert code == 130
+    assert "reach" in out  # the table of what finished
+    assert "interrupted" in (out + err).lower()
+
+
+def test_ctrl_c_ends_tail_with_its_summary(tmp_path: Path) -> None:
+    with scripted_server(Script(actions=[established()])) as server:
+        args = ["tail", f"ws://127.0.0.1:{server.port}", "news", "--key", "app-key", "--json"]
+        code, out, err, stopping = interrupt(args, tmp_path)
+    assert code == 130, err
+    assert stopping < 2
+    assert out == ""  # NDJSON stdout carries events only
+    assert "event(s) in" in err
+    assert "Traceback" not in err
+
+
+def test_tail_json_into_head_exits_quietly(tmp_path: Path) -> None:
+    """`wsdiag tail --json | head -1`: the reader leaves after one line; no noise, no hang."""
+    events = [
+        ("text", json.dumps({"event": "tick", "channel": "news", "data": json.dumps({"n": n})}))
+        for n in range(5000)
+    ]
+    with scripted_server(Script(actions=[established()], after_subscribe=events)) as server:
+        wsdiag = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wsdiag",
+                "tail",
+                f"ws://127.0.0.1:{server.port}",
+                "news",
+                "--key",
+                "app-key",
+                "--json",
+                "--duration",
+                "20",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=user_environment(tmp_path),
+        )
+        head = subprocess.Popen(["head", "-1"], stdin=wsdiag.stdout, stdout=subprocess.PIPE)
+        assert wsdiag.stdout is not None
+        wsdiag.stdout.close()  # head alone holds the pipe now, as in a shell
+        first, _ = head.communicate(timeout=10)
+        _, err = wsdiag.communicate(timeout=10)
+    assert json.loads(first)["data"] == {"n": 0}
+    assert wsdiag.returncode == 0, err
+    assert b"Traceback" not in err and b"Broken pipe" not in err and b"Exception" not in err
