@@ -1,0 +1,189 @@
+"""Secrets never leave wsdiag: every command, success and failure, every output format, --debug.
+
+A distinctive secret and auth token are used everywhere; after each run, its
+stdout, stderr and every file it wrote are searched for them, and for any
+64-hex-digit HMAC (channel auth and HTTP API signatures).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import Outcome, run_wsdiag
+from tests.servers.auth_endpoint import AuthApp, auth_endpoint
+from tests.servers.soketi import Soketi, start_soketi
+
+SECRET = "zq7-SECRET-do-not-print-4f2a9c"
+TOKEN = "tok-BEARER-do-not-print-81d3e6"
+KEY, APP_ID = "secrets-test-key", "24680"
+SIGNATURE = re.compile(r"[0-9a-f]{64}")
+FORMATS = {
+    "console": [],
+    "json": ["--json"],
+    "junit": ["--junit", "{dir}/report.xml"],
+    "debug": ["--debug"],
+    "debug-json": ["--debug", "--json"],
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Soketi]:
+    with start_soketi(key=KEY, secret=SECRET, app_id=APP_ID) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with auth_endpoint(AuthApp(APP_ID, KEY, SECRET)) as url:
+        yield url
+
+
+def leaks(text: str) -> list[str]:
+    found = [name for name, value in (("secret", SECRET), ("token", TOKEN)) if value in text]
+    found += [f"signature {m}" for m in SIGNATURE.findall(text)]
+    # Masked forms show at most the first three characters.
+    found += [f"secret prefix {SECRET[:8]}"] if SECRET[:8] in text else []
+    return found
+
+
+def assert_no_leak(outcome: Outcome, workdir: Path) -> None:
+    places = {"stdout": outcome.stdout, "stderr": outcome.stderr}
+    for path in workdir.rglob("*"):
+        if path.is_file() and path.suffix in (".xml", ".json", ".log", ".txt"):
+            places[str(path)] = path.read_text(errors="replace")
+    found = {place: leaks(text) for place, text in places.items() if leaks(text)}
+    assert not found, f"leaked {found}\n{outcome.describe()}"
+    assert "Traceback" not in outcome.stderr or "--debug" in outcome.args, outcome.describe()
+
+
+def run(args: list[str], fmt: str, tmp_path: Path, stdin: str | None = None) -> Outcome:
+    extra = [a.format(dir=tmp_path) for a in FORMATS[fmt]]
+    outcome = run_wsdiag(*args, *extra, home=tmp_path, stdin=stdin, limit=60)
+    assert_no_leak(outcome, tmp_path)
+    return outcome
+
+
+def good(server: Soketi) -> list[str]:
+    return ["--app-id", APP_ID, "--key", KEY, "--secret", SECRET]
+
+
+def wrong_secret() -> list[str]:
+    # The wrong secret is distinctive too: a failure must not print what was tried either.
+    return ["--app-id", APP_ID, "--key", KEY, "--secret", SECRET + "-wrong"]
+
+
+COMMANDS = {
+    "check ok": lambda s, e: ["check", s.ws_url, *good(s), "--timeout", "3", "--events", "2"],
+    "check bad secret": lambda s, e: ["check", s.ws_url, *wrong_secret(), "--timeout", "2"],
+    "connect": lambda s, e: ["connect", s.ws_url, *good(s)[2:4], "--timeout", "2"],
+    "resolve/reach": lambda s, e: ["reach", s.ws_url, "--timeout", "2"],
+    "publish ok": lambda s, e: ["publish", s.ws_url, "news", "tick", '{"a":1}', *good(s)],
+    "publish bad secret": lambda s, e: ["publish", s.ws_url, "news", "tick", "{}", *wrong_secret()],
+    "channels ok": lambda s, e: ["channels", s.ws_url, *good(s)],
+    "channels bad secret": lambda s, e: ["channels", s.ws_url, *wrong_secret()],
+    "tail private, local signing": lambda s, e: [
+        "tail",
+        s.ws_url,
+        "private-room",
+        "presence-room",
+        *good(s),
+        "--user-id",
+        "7",
+        "--duration",
+        "1.5",
+        "--timeout",
+        "2",
+    ],
+    "tail private, bad secret": lambda s, e: [
+        "tail",
+        s.ws_url,
+        "private-room",
+        *wrong_secret(),
+        "--duration",
+        "1.5",
+        "--timeout",
+        "2",
+    ],
+    "tail via auth endpoint": lambda s, e: [
+        "tail",
+        s.ws_url,
+        "private-room",
+        "--key",
+        KEY,
+        "--secret",
+        SECRET,
+        "--auth-endpoint",
+        e,
+        "--auth-header",
+        f"Authorization: Bearer {TOKEN}",
+        "--duration",
+        "1.5",
+        "--timeout",
+        "2",
+    ],
+}
+
+
+@pytest.mark.soketi
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_no_secret_in_any_output(
+    server: Soketi, endpoint: str, tmp_path: Path, command: str, fmt: str
+) -> None:
+    args = COMMANDS[command](server, endpoint)
+    if fmt == "junit" and args[0] not in ("check", "connect", "reach", "publish", "channels"):
+        pytest.skip(f"{args[0]} writes no JUnit report")
+    outcome = run(args, fmt, tmp_path)
+    bad = "bad secret" in command
+    assert outcome.exit_code == (1 if bad else 0), outcome.describe()
+
+
+@pytest.mark.soketi
+def test_secrets_from_environment_and_env_file(server: Soketi, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        f"PUSHER_APP_ID={APP_ID}\nPUSHER_APP_KEY={KEY}\nPUSHER_APP_SECRET={SECRET}\n"
+    )
+    for args in (
+        ["config", "show", "--env-file", str(env_file)],
+        ["publish", server.ws_url, "news", "tick", "{}", "--env-file", str(env_file), "--debug"],
+        ["check", server.ws_url, "--env-file", str(env_file), "--json", "--debug", "--events", "1"],
+    ):
+        outcome = run_wsdiag(*args, home=tmp_path)
+        assert outcome.exit_code == 0, outcome.describe()
+        assert not leaks(outcome.stdout + outcome.stderr), outcome.describe()
+
+
+def test_config_file_with_a_secret_is_private(tmp_path: Path) -> None:
+    config = tmp_path / "wsdiag.toml"
+    outcome = run_wsdiag(
+        "config",
+        "add",
+        "staging",
+        "--target",
+        "eu",
+        "--app-id",
+        APP_ID,
+        "--key",
+        KEY,
+        "--secret",
+        SECRET,
+        "--config",
+        str(config),
+        home=tmp_path,
+    )
+    assert outcome.exit_code == 0, outcome.describe()
+    assert not leaks(outcome.stdout + outcome.stderr)
+    assert stat.S_IMODE(os.stat(config).st_mode) == 0o600
+    shown = run_wsdiag(
+        "config", "show", "--profile", "staging", "--config", str(config), home=tmp_path
+    )
+    assert shown.exit_code == 0, shown.describe()
+    assert not leaks(shown.stdout + shown.stderr), shown.describe()
+    assert SECRET[:3] + "…" in shown.stdout  # masked, and still recognisable
