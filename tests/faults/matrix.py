@@ -253,6 +253,28 @@ FAULTS: tuple[Fault, ...] = (
         "soketi",
         _K.PUSHER_APP_NOT_FOUND,
     ),
+    # Subscribe and delivery: `check` with credentials against the scripted server
+    Fault(
+        "delivery.subscription_refused",
+        "Delivery",
+        "the server refuses the private subscription",
+        "scripted server: pusher:subscription_error",
+        _K.SUBSCRIPTION_ERROR,
+    ),
+    Fault(
+        "delivery.subscription_unanswered",
+        "Delivery",
+        "the subscription is never confirmed",
+        "scripted server: ignores pusher:subscribe",
+        _K.SUBSCRIPTION_TIMEOUT,
+    ),
+    Fault(
+        "delivery.event_lost",
+        "Delivery",
+        "published events never arrive",
+        "scripted server: API answers 200, socket stays quiet",
+        _K.EVENT_LOST,
+    ),
     # HTTP API: `publish` against soketi and a scripted HTTP API server
     Fault(
         "api.invalid_signature",

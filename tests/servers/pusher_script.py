@@ -51,11 +51,16 @@ class Script:
     pong_delay: float = 0.0
     hold: float = 30.0  # keep the connection this long after the actions
     confirm_subscriptions: bool = True  # pusher:subscribe → subscription_succeeded
+    refuse_subscriptions: str | None = None  # pusher:subscribe → this pusher:subscription_error
     after_subscribe: list[tuple[str, Any]] = field(default_factory=list)  # once, after the first
 
 
 class ScriptedServer:
     """Connection N follows ``scripts[N]`` (the last one repeats)."""
+
+    # The HTTP API shares the port on self-hosted servers: requests to /apps/… get
+    # this reply (accepted, and nothing is ever delivered: lost events on demand).
+    API_REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 
     def __init__(self, script: Script | list[Script], tls: ssl.SSLContext | None = None) -> None:
         self.scripts = script if isinstance(script, list) else [script]
@@ -106,6 +111,9 @@ class ScriptedServer:
             if request is None:
                 return
             self.requests.append(request)
+            if request.split(" ", 2)[1].startswith("/apps/"):
+                conn.sendall(self.API_REPLY)
+                return
             script = self.scripts[min(self.connections, len(self.scripts) - 1)]
             self.connections += 1
             self._respond(conn, request, script)
@@ -195,7 +203,18 @@ class ScriptedServer:
                     conn.sendall(
                         frame(0x1, json.dumps({"event": "pusher:pong", "data": {}}).encode())
                     )
-                if message.get("event") == "pusher:subscribe" and script.confirm_subscriptions:
+                if message.get("event") == "pusher:subscribe" and script.refuse_subscriptions:
+                    refused = {
+                        "event": "pusher:subscription_error",
+                        "channel": message["data"]["channel"],
+                        "data": {
+                            "type": "AuthError",
+                            "error": script.refuse_subscriptions,
+                            "status": 401,
+                        },
+                    }
+                    conn.sendall(frame(0x1, json.dumps(refused).encode()))
+                elif message.get("event") == "pusher:subscribe" and script.confirm_subscriptions:
                     succeeded = {
                         "event": "pusher_internal:subscription_succeeded",
                         "data": "{}",

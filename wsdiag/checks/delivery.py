@@ -184,10 +184,17 @@ def _deliver(
     publisher = _Publisher(target, credentials, channel, count, options)
     latencies: dict[int, float] = {}
     publisher.start()
-    deadline = time.monotonic() + options.timeout * (count + 1)
+    # Each publish is bounded by the timeout; after the last one, events get one
+    # more timeout to arrive. A hard cap keeps the stage bounded whatever happens.
+    cap = time.monotonic() + options.timeout * (count + 1)
+    deadline = cap
     while len(latencies) < count and (remaining := deadline - time.monotonic()) > 0:
-        if publisher.error and not publisher.is_alive():
-            break
+        if not publisher.is_alive():
+            if publisher.error:
+                break
+            if deadline == cap:
+                deadline = min(cap, time.monotonic() + options.timeout)
+                continue
         try:
             event = session.receive(min(remaining, 0.5))
         except (SessionClosed, FrameError) as exc:
