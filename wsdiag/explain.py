@@ -236,11 +236,6 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "an event accepted by the API never reached the socket",
         "publisher and subscriber must use the same app and cluster",
     ),
-    _K.DECRYPT_ERROR: (
-        "cannot decrypt",
-        "an encrypted event does not open with the master key",
-        "use the publisher's encryption master key",
-    ),
     _K.LATENCY_EXCEEDED: (
         "too slow",
         "p95 latency is over --max-latency-ms",

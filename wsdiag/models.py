@@ -102,7 +102,6 @@ class ErrorKind(StrEnum):
     AUTH_ENDPOINT_ERROR = "auth_endpoint_error"  # the app's auth endpoint failed or replied wrongly
     AUTH_SIGNATURE_MISMATCH = "auth_signature_mismatch"  # signed with the wrong secret/key/string
     EVENT_LOST = "event_lost"  # published, never received
-    DECRYPT_ERROR = "decrypt_error"
     LATENCY_EXCEEDED = "latency_exceeded"  # --max-latency-ms
     # anything we did not expect: a bug in wsdiag, kept for --debug
     INTERNAL = "internal"

@@ -207,6 +207,13 @@ FAULTS: tuple[Fault, ...] = (
         _K.PUSHER_APP_NOT_FOUND,
     ),
     Fault(
+        "pusher.close_1002",
+        "Pusher",
+        "close 1002 (protocol error), as middleboxes send",
+        "scripted server: close(1002)",
+        _K.WS_PROTOCOL_ERROR,
+    ),
+    Fault(
         "pusher.no_handshake",
         "Pusher",
         "no connection_established in time",
@@ -295,6 +302,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault("api.404", "HTTP API", "404 wrong app id or path", "scripted API", _K.API_NOT_FOUND),
     Fault("api.413", "HTTP API", "413 payload too large", "scripted API", _K.API_TOO_LARGE),
     Fault("api.500", "HTTP API", "500 server error", "scripted API", _K.API_SERVER_ERROR),
+    Fault("api.429", "HTTP API", "429 rate limited", "scripted API", _K.API_UNEXPECTED_STATUS),
     Fault(
         "api.slow",
         "HTTP API",

@@ -65,6 +65,7 @@ CLOUD_SIGNATURE_REPLY = (
         ("api.404", ApiReply(404, "Not found", "text/plain")),
         ("api.413", ApiReply(413, "Request Entity Too Large", "text/plain")),
         ("api.500", ApiReply(500, "Internal Server Error", "text/plain")),
+        ("api.429", ApiReply(429, "Too Many Requests", "text/plain")),
         ("api.slow", ApiReply(200, "{}", delay_s=5)),
         ("api.not_json", ApiReply(200, "<html><body>Proxy login</body></html>", "text/html")),
         ("api.clock_skew", ApiReply(200, "{}", clock_offset_s=120)),

@@ -40,9 +40,15 @@ def test_pusher_error_codes(tmp_path: Path, code: int) -> None:
     assert str(code) in record["summary"] + record["cause"]
 
 
-def test_close_frame_without_pusher_error(tmp_path: Path) -> None:
-    outcome = check(Script(actions=[close(4001, "App key not in this cluster")]), tmp_path)
-    expect("pusher.close_4001", outcome, within=TIMEOUT)
+@pytest.mark.parametrize(
+    ("fault", "code", "reason"),
+    [("pusher.close_4001", 4001, "App key not in this cluster"), ("pusher.close_1002", 1002, "")],
+)
+def test_close_frame_without_pusher_error(
+    tmp_path: Path, fault: str, code: int, reason: str
+) -> None:
+    record = expect(fault, check(Script(actions=[close(code, reason)]), tmp_path), within=TIMEOUT)
+    assert str(code) in record["summary"]
 
 
 @pytest.mark.parametrize(
