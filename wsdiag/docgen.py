@@ -35,6 +35,9 @@ ENVIRONMENT = {
     "PUSHER_HOST": "Self-hosted server host when no TARGET is given.",
     "PUSHER_PORT": "Self-hosted server port.",
     "PUSHER_SCHEME": "http or https for the self-hosted server.",
+    "HTTPS_PROXY": "HTTP proxy to tunnel every connection through (also https_proxy, "
+    "ALL_PROXY, all_proxy, http_proxy); --proxy wins.",
+    "NO_PROXY": "Hosts to reach directly, not through the proxy (names, .suffixes, IP/CIDR, *).",
     "NO_COLOR": "Turn colour off.",
 }
 DATE = "2026-11"  # fixed, so regenerating does not churn the pages

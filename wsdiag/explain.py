@@ -83,6 +83,26 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "wss:// on 443 cannot connect while plain port 80 gets through",
         "open outbound 443; forceTLS: false (ws:// on 80) is only a stopgap",
     ),
+    _K.PROXY_DENIED: (
+        "proxy refused the tunnel",
+        "the HTTP proxy answered CONNECT with 403: it does not allow this host or port",
+        "ask for CONNECT to the cluster's hosts on 443 to be allowed on the proxy",
+    ),
+    _K.PROXY_AUTH_REQUIRED: (
+        "proxy wants credentials",
+        "the HTTP proxy answered 407 Proxy Authentication Required",
+        "give them in the proxy URL: http://user:password@proxy:port (Basic)",
+    ),
+    _K.PROXY_UPSTREAM_ERROR: (
+        "proxy could not connect",
+        "the HTTP proxy could not reach the target (its DNS, or the target refused it)",
+        "check the target's name and port; the proxy's logs say which step failed",
+    ),
+    _K.PROXY_ERROR: (
+        "proxy error",
+        "the HTTP proxy did not answer CONNECT, or answered something unexpected",
+        "check the proxy URL (HTTPS_PROXY / --proxy): it must be an HTTP proxy",
+    ),
     _K.TLS_EXPIRED: (
         "certificate expired",
         "the server's certificate is past its end date (or this clock is wrong)",

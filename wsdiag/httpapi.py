@@ -20,6 +20,7 @@ from typing import Any
 from wsdiag import trace
 from wsdiag.credentials import Credentials
 from wsdiag.models import ErrorKind, Phase, Stopwatch
+from wsdiag.proxy import Proxy, ProxyError, connect_proxy, request_tunnel
 from wsdiag.pusher.signing import sign_api_request
 from wsdiag.target import Endpoint
 from wsdiag.transport import connect_tcp, tls_context, wrap_tls
@@ -80,6 +81,7 @@ def api_request(
     timeout: float = 5.0,
     ca_bundle: str | None = None,
     verify_tls: bool = True,
+    proxy: Proxy | None = None,
     clock: Any = time.time,
 ) -> ApiResponse:
     """Send one signed request and read the whole reply."""
@@ -96,7 +98,7 @@ def api_request(
         timestamp=int(sent_at),
     )
     watch = Stopwatch()
-    sock = _open(endpoint, watch, timeout, ca_bundle, verify_tls)
+    sock = _open(endpoint, watch, timeout, ca_bundle, verify_tls, proxy)
     try:
         with watch.phase("request"):
             conn = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=timeout)
@@ -134,8 +136,40 @@ def api_request(
 
 
 def _open(
-    endpoint: Endpoint, watch: Stopwatch, timeout: float, ca_bundle: str | None, verify: bool
+    endpoint: Endpoint,
+    watch: Stopwatch,
+    timeout: float,
+    ca_bundle: str | None,
+    verify: bool,
+    proxy: Proxy | None = None,
 ) -> socket.socket:
+    if proxy is not None:
+        sock = _tunnel(endpoint, watch, timeout, proxy)
+    else:
+        sock = _direct(endpoint, watch, timeout)
+    if not endpoint.tls:
+        return sock
+    try:
+        with watch.phase("tls"):
+            return wrap_tls(sock, endpoint.host, tls_context(ca_bundle, verify), timeout)
+    except ssl.SSLCertVerificationError as exc:
+        sock.close()
+        raise ApiError(
+            ErrorKind.TLS_UNTRUSTED_ISSUER,
+            f"the certificate of {endpoint.host} was not accepted: {exc.verify_message} "
+            f"(run `wsdiag tls` for the whole chain)",
+            watch.frozen(),
+        ) from None
+    except (OSError, ssl.SSLError) as exc:
+        sock.close()
+        raise ApiError(
+            ErrorKind.TLS_PROTOCOL_ERROR,
+            f"TLS with {endpoint} failed: {_describe(exc)}",
+            watch.frozen(),
+        ) from None
+
+
+def _direct(endpoint: Endpoint, watch: Stopwatch, timeout: float) -> socket.socket:
     try:
         with watch.phase("dns"):
             infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
@@ -165,26 +199,28 @@ def _open(
             f"cannot connect to {endpoint}: {_describe(exc)}",
             watch.frozen(),
         ) from None
-    if not endpoint.tls:
-        return sock
+    return sock
+
+
+def _tunnel(endpoint: Endpoint, watch: Stopwatch, timeout: float, proxy: Proxy) -> socket.socket:
+    """Through the proxy, which resolves the name: phases ``proxy`` and ``tunnel``."""
+    with watch.phase("proxy"):
+        try:
+            sock = connect_proxy(proxy, timeout)
+        except ProxyError as exc:
+            raise ApiError(exc.kind, exc.cause, watch.frozen()) from None
     try:
-        with watch.phase("tls"):
-            return wrap_tls(sock, endpoint.host, tls_context(ca_bundle, verify), timeout)
-    except ssl.SSLCertVerificationError as exc:
+        with watch.phase("tunnel"):
+            request_tunnel(sock, proxy, endpoint.host, endpoint.port, timeout)
+    except ProxyError as exc:
+        sock.close()
+        raise ApiError(exc.kind, f"{exc.summary}: {exc.cause}", watch.frozen()) from None
+    except OSError as exc:
         sock.close()
         raise ApiError(
-            ErrorKind.TLS_UNTRUSTED_ISSUER,
-            f"the certificate of {endpoint.host} was not accepted: {exc.verify_message} "
-            f"(run `wsdiag tls` for the whole chain)",
-            watch.frozen(),
+            ErrorKind.PROXY_ERROR, f"the proxy tunnel broke: {exc}", watch.frozen()
         ) from None
-    except (OSError, ssl.SSLError) as exc:
-        sock.close()
-        raise ApiError(
-            ErrorKind.TLS_PROTOCOL_ERROR,
-            f"TLS with {endpoint} failed: {_describe(exc)}",
-            watch.frozen(),
-        ) from None
+    return sock
 
 
 def _body(data: bytes | None) -> str:

@@ -50,6 +50,11 @@ class ErrorKind(StrEnum):
     TCP_NETWORK_DOWN = "tcp_network_down"
     TCP_RESET = "tcp_reset"
     TCP_PORT_443_BLOCKED = "tcp_443_blocked"  # 443 blocked while 80 is open
+    # HTTP proxy (CONNECT tunnels)
+    PROXY_DENIED = "proxy_denied"  # CONNECT refused (403): port or host not allowed
+    PROXY_AUTH_REQUIRED = "proxy_auth_required"  # 407
+    PROXY_UPSTREAM_ERROR = "proxy_upstream_error"  # the proxy could not reach the target
+    PROXY_ERROR = "proxy_error"  # no reply, not HTTP, any other status
     # TLS
     TLS_EXPIRED = "tls_expired"
     TLS_NOT_YET_VALID = "tls_not_yet_valid"

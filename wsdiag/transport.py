@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import socket
 import ssl
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wsdiag.proxy import Proxy
 
 
 def connect_tcp(address: str, port: int, timeout: float) -> socket.socket:
@@ -22,6 +26,20 @@ def connect_tcp(address: str, port: int, timeout: float) -> socket.socket:
         raise
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def connect_to(
+    host: str, address: str, port: int, timeout: float, proxy: Proxy | None = None
+) -> socket.socket:
+    """TCP to ``host``:``port``: straight to its ``address``, or through ``proxy``'s tunnel.
+
+    Through a proxy the address is not used: the proxy resolves ``host`` itself.
+    """
+    if proxy is None:
+        return connect_tcp(address, port, timeout)
+    from wsdiag.proxy import open_tunnel
+
+    return open_tunnel(proxy, host, port, timeout)
 
 
 def tls_context(

@@ -130,15 +130,21 @@ COMMANDS = {
 }
 
 
+# tail streams events and writes no JUnit report; every other pairing runs.
+CASES = [
+    (c, f)
+    for c in sorted(COMMANDS)
+    for f in sorted(FORMATS)
+    if not (c.startswith("tail") and f == "junit")
+]
+
+
 @pytest.mark.soketi
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize(("command", "fmt"), CASES)
 def test_no_secret_in_any_output(
     server: Soketi, endpoint: str, tmp_path: Path, command: str, fmt: str
 ) -> None:
     args = COMMANDS[command](server, endpoint)
-    if fmt == "junit" and args[0] not in ("check", "connect", "reach", "publish", "channels"):
-        pytest.skip(f"{args[0]} writes no JUnit report")
     outcome = run(args, fmt, tmp_path)
     bad = "bad secret" in command
     assert outcome.exit_code == (1 if bad else 0), outcome.describe()

@@ -45,14 +45,21 @@ def user_environment(home: Path) -> dict[str, str]:
     return env
 
 
-def run_wsdiag(*args: str, home: Path, stdin: str | None = None, limit: float = 60) -> Outcome:
+def run_wsdiag(
+    *args: str,
+    home: Path,
+    stdin: str | None = None,
+    limit: float = 60,
+    env: dict[str, str] | None = None,
+) -> Outcome:
+    """``env``: variables set on top of the clean user environment."""
     started = time.monotonic()
     completed = subprocess.run(
         [sys.executable, "-m", "wsdiag", *args],
         capture_output=True,
         text=True,
         input=stdin,
-        env=user_environment(home),
+        env={**user_environment(home), **(env or {})},
         timeout=limit,
         check=False,
     )

@@ -79,6 +79,45 @@ FAULTS: tuple[Fault, ...] = (
         "server reads the ClientHello, then RST",
         _K.TCP_RESET,
     ),
+    # HTTP proxy: tinyproxy as the forward proxy, `check --proxy` to soketi
+    Fault(
+        "proxy.denied",
+        "Proxy",
+        "proxy allows CONNECT to 443 only",
+        "tinyproxy ConnectPort 443",
+        _K.PROXY_DENIED,
+    ),
+    Fault(
+        "proxy.auth_required",
+        "Proxy",
+        "proxy wants credentials, none given",
+        "tinyproxy BasicAuth",
+        _K.PROXY_AUTH_REQUIRED,
+    ),
+    Fault(
+        "proxy.wrong_credentials",
+        "Proxy",
+        "proxy credentials wrong",
+        "tinyproxy BasicAuth, another password",
+        _K.PROXY_AUTH_REQUIRED,
+    ),
+    Fault(
+        "proxy.upstream",
+        "Proxy",
+        "proxy cannot reach the server",
+        "tinyproxy, CONNECT to a closed port",
+        _K.PROXY_UPSTREAM_ERROR,
+    ),
+    Fault(
+        "proxy.down", "Proxy", "proxy not running", "HTTPS_PROXY at a closed port", _K.TCP_REFUSED
+    ),
+    Fault(
+        "proxy.silent",
+        "Proxy",
+        "proxy setting points at something that never answers CONNECT",
+        "a server that accepts and stays silent",
+        _K.PROXY_ERROR,
+    ),
     # TLS: trustme certificates, Python ssl servers
     Fault(
         "tls.expired",

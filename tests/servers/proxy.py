@@ -1,8 +1,10 @@
-"""A real HTTP proxy for the tests: Debian's tinyproxy, run as a reverse proxy in front of a server.
+"""A real HTTP proxy for the tests: Debian's tinyproxy, as a forward or a reverse proxy.
 
-tinyproxy forwards the client's upgrade request but drops the hop-by-hop
-``Upgrade`` and ``Connection`` headers from the server's 101 reply: exactly the
-misconfigured proxy users put in front of soketi or Reverb.
+Forward: CONNECT tunnels, with the port allow-list and Basic auth corporate
+proxies have. Reverse, in front of a server: tinyproxy forwards the client's
+upgrade request but drops the hop-by-hop ``Upgrade`` and ``Connection``
+headers from the server's 101 reply, exactly the misconfigured proxy users put
+in front of soketi or Reverb.
 """
 
 from __future__ import annotations
@@ -34,12 +36,34 @@ def require_tinyproxy() -> str:
 @contextlib.contextmanager
 def reverse_proxy(upstream_port: int, workdir: Path) -> Iterator[int]:
     """tinyproxy on a free loopback port forwarding every path to ``upstream_port``."""
+    extra = f'ReversePath "/" "http://127.0.0.1:{upstream_port}/"\nReverseOnly Yes\n'
+    with _tinyproxy(workdir, extra) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def forward_proxy(
+    workdir: Path, *, connect_ports: tuple[int, ...] = (), basic_auth: tuple[str, str] | None = None
+) -> Iterator[int]:
+    """tinyproxy as the forward proxy of a corporate network: CONNECT tunnels.
+
+    ``connect_ports``: the only ports CONNECT may reach (403 for others), as
+    proxies that allow 443 only do. ``basic_auth``: (user, password), else 407.
+    """
+    extra = "".join(f"ConnectPort {port}\n" for port in connect_ports)
+    if basic_auth:
+        extra += f"BasicAuth {basic_auth[0]} {basic_auth[1]}\n"
+    with _tinyproxy(workdir, extra) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def _tinyproxy(workdir: Path, extra: str) -> Iterator[int]:
     binary = require_tinyproxy()
     port = free_port()
     config = workdir / f"tinyproxy-{port}.conf"
     config.write_text(
-        f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\nLogLevel Error\n"
-        f'ReversePath "/" "http://127.0.0.1:{upstream_port}/"\nReverseOnly Yes\n'
+        f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\nLogLevel Critical\n{extra}"
     )
     # -d: stay in the foreground, so this PID is the proxy and killing it stops it.
     process = subprocess.Popen(

@@ -138,6 +138,8 @@ class TailSession:
             session.close()
 
     def _address(self, endpoint: Endpoint) -> str | None:
+        if self.options.check.proxy is not None:
+            return endpoint.host  # the proxy resolves it
         try:
             infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
         except OSError as exc:

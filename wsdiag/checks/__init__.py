@@ -8,6 +8,10 @@ and ``wsdiag.checks.runner`` turns them into ``ErrorKind.INTERNAL`` records.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wsdiag.proxy import Proxy
 
 
 @dataclass(frozen=True)
@@ -19,3 +23,4 @@ class CheckOptions:
     ca_bundle: str | None = None  # PEM file; None: certifi's bundle
     verify_tls: bool = True
     ping_count: int = 5
+    proxy: Proxy | None = None  # every connection through this HTTP proxy (CONNECT)

@@ -152,6 +152,7 @@ def _call(
             timeout=options.timeout,
             ca_bundle=options.ca_bundle,
             verify_tls=options.verify_tls,
+            proxy=options.proxy,
         )
     except ApiError as exc:
         return StageResult(

@@ -162,6 +162,7 @@ class _Publisher(threading.Thread):
                     timeout=self.options.timeout,
                     ca_bundle=self.options.ca_bundle,
                     verify_tls=self.options.verify_tls,
+                    proxy=self.options.proxy,
                 )
             except ApiError as exc:
                 self.error, self.error_kind = str(exc), exc.kind

@@ -81,6 +81,10 @@ def classify_connect_error(
     exc: BaseException, address: str, port: int, timeout: float
 ) -> tuple[ErrorKind, str, str]:
     """(kind, cause, fix) for a failed TCP connect; shared with the other stages."""
+    from wsdiag.proxy import ProxyError
+
+    if isinstance(exc, ProxyError):  # through a proxy: it already says what went wrong
+        return exc.kind, exc.cause, exc.fix
     where = endpoint_label(address, port)
     code = getattr(exc, "errno", None)
     if isinstance(exc, ConnectionRefusedError) or code == errno.ECONNREFUSED:
@@ -198,6 +202,57 @@ def probe_tcp(host: str, address: str, port: int, options: CheckOptions) -> Stag
     sock.close()
     return StageResult(
         Stage.REACH, subject, Status.OK, "open", details=details, phases=watch.frozen()
+    )
+
+
+def probe_tunnel(host: str, port: int, options: CheckOptions) -> StageResult:
+    """Through the proxy: TCP to it, then ``CONNECT host:port`` (the proxy resolves ``host``)."""
+    from wsdiag.proxy import ProxyError, connect_proxy, request_tunnel
+
+    proxy = options.proxy
+    assert proxy is not None
+    details: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "proxy": proxy.label,
+        "proxy_source": proxy.source,
+    }
+    watch = Stopwatch()
+    subject = f"{host}:{port} via proxy"
+    try:
+        with watch.phase("proxy"):
+            sock = connect_proxy(proxy, options.timeout)
+        try:
+            with watch.phase("tunnel"):
+                request_tunnel(sock, proxy, host, port, options.timeout)
+        finally:
+            sock.close()
+    except ProxyError as exc:
+        return StageResult(
+            Stage.REACH,
+            subject,
+            Status.FAIL,
+            exc.summary,
+            exc.kind,
+            exc.cause,
+            exc.fix,
+            details,
+            watch.frozen(),
+        )
+    except OSError as exc:
+        return StageResult(
+            Stage.REACH,
+            subject,
+            Status.FAIL,
+            "the proxy connection broke",
+            ErrorKind.PROXY_ERROR,
+            f"the connection to {proxy.label} broke during CONNECT: {exc}",
+            "check the proxy, or try again",
+            details,
+            watch.frozen(),
+        )
+    return StageResult(
+        Stage.REACH, subject, Status.OK, "tunnel open", details=details, phases=watch.frozen()
     )
 
 

@@ -86,6 +86,16 @@ def resolve_all(run: Run, target: Target, options: CheckOptions) -> dict[str, li
     from wsdiag.checks.resolve import addresses_of, resolve_host
 
     addresses: dict[str, list[str]] = {}
+    if options.proxy is not None:
+        # Through a proxy, clients never resolve the target: the proxy does. Only
+        # the proxy's own name must resolve here.
+        from wsdiag.target import is_ip_literal
+
+        if not is_ip_literal(options.proxy.host):
+            run.call(
+                Stage.RESOLVE, options.proxy.host, resolve_host, options.proxy.host, options, False
+            )
+        return {host: [host] for host in target.hosts}
     for host in target.hosts:
         result = run.call(
             Stage.RESOLVE, host, resolve_host, host, options, target.is_public_cluster
@@ -113,6 +123,8 @@ def reach_all(
     """Probe every (address, port) a client may use; returns the reachable pairs."""
     from wsdiag.checks.reach import diagnose_ports, probe_all
 
+    if options.proxy is not None:
+        return _reach_through_proxy(run, target, options)
     probes: list[tuple[str, str, int]] = []
     for host, ports in _ports_by_host(target).items():
         if not addresses.get(host):
@@ -135,6 +147,26 @@ def reach_all(
             reachable.add((address, port))
     for host in dict.fromkeys(h for h, _, _ in probes):
         host_results = [r for (h, _, _), r in zip(probes, results, strict=True) if h == host]
+        for finding in guarded_list(diagnose_ports, host, host_results):
+            run.add(finding)
+    return reachable
+
+
+def _reach_through_proxy(run: Run, target: Target, options: CheckOptions) -> set[tuple[str, int]]:
+    """A CONNECT tunnel per (host, port) through the proxy; reachable pairs are (host, port)."""
+    from wsdiag.checks.reach import diagnose_ports, probe_tunnel
+    from wsdiag.concurrency import map_bounded
+
+    pairs = [(host, port) for host, ports in _ports_by_host(target).items() for port in ports]
+    started = run.offset_ms()
+    results = map_bounded(lambda p: probe_tunnel(p[0], p[1], options), pairs, 16, "wsdiag-reach")
+    reachable: set[tuple[str, int]] = set()
+    for (host, port), result in zip(pairs, results, strict=True):
+        run.add(result, started)
+        if result.status is Status.OK:
+            reachable.add((host, port))
+    for host in dict.fromkeys(h for h, _ in pairs):
+        host_results = [r for (h, _), r in zip(pairs, results, strict=True) if h == host]
         for finding in guarded_list(diagnose_ports, host, host_results):
             run.add(finding)
     return reachable
@@ -289,8 +321,15 @@ def check_target(
     whatever ``stages`` says; ``stages`` only decides which optional layers
     run on top: reach, tls, websocket and ping.
     """
+    if stages == (Stage.RESOLVE,):  # `wsdiag resolve` asks about this machine's DNS
+        options = replace(options, proxy=None)
     run = Run(report, sink)
     report.notes.extend(target.notes)
+    if options.proxy is not None:
+        report.notes.append(
+            f"through the HTTP proxy {options.proxy.label} (from {options.proxy.source}): "
+            "the proxy resolves and connects to the target; wsdiag measures the tunnel"
+        )
     addresses = resolve_all(run, target, options)
     if stages == (Stage.RESOLVE,):
         return report

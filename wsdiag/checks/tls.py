@@ -17,7 +17,7 @@ from wsdiag.checks import CheckOptions
 from wsdiag.checks.reach import classify_connect_error, endpoint_label
 from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
 from wsdiag.target import Endpoint
-from wsdiag.transport import connect_tcp, tls_context, wrap_tls
+from wsdiag.transport import connect_to, tls_context, wrap_tls
 
 EXPIRY_WARNING_DAYS = 14
 _NOT_TLS_MARKERS = (
@@ -106,7 +106,7 @@ def handshake_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> St
 
     try:
         with watch.phase("connect"):
-            sock = connect_tcp(address, endpoint.port, options.timeout)
+            sock = connect_to(endpoint.host, address, endpoint.port, options.timeout, options.proxy)
     except OSError as exc:
         kind, cause, fix = classify_connect_error(exc, address, endpoint.port, options.timeout)
         return result(Status.FAIL, f"TCP: {kind.value.removeprefix('tcp_')}", kind, cause, fix)
@@ -175,7 +175,7 @@ def _unverified_chain(
 ) -> list[dict[str, Any]]:
     """Read the chain without verifying it, only to explain a verification failure."""
     try:
-        sock = connect_tcp(address, endpoint.port, options.timeout)
+        sock = connect_to(endpoint.host, address, endpoint.port, options.timeout, options.proxy)
         with wrap_tls(sock, endpoint.host, tls_context(verify=False), options.timeout) as tls_sock:
             return _chain(tls_sock, verified=False)
     except (OSError, ssl.SSLError):
@@ -231,7 +231,7 @@ def _handshake_failure(
 ) -> tuple[str, ErrorKind, str, str]:
     text = str(exc)
     if any(marker in text for marker in _NOT_TLS_MARKERS):
-        spoken = _peek_plaintext(address, endpoint.port, options.timeout)
+        spoken = _peek_plaintext(endpoint, address, options)
         return (
             "not TLS: the port answers in plain text",
             ErrorKind.TLS_NOT_TLS,
@@ -264,10 +264,12 @@ def _handshake_failure(
     )
 
 
-def _peek_plaintext(address: str, port: int, timeout: float) -> str:
+def _peek_plaintext(endpoint: Endpoint, address: str, options: CheckOptions) -> str:
     """What the port says to a plain HTTP request, to name the protocol it speaks."""
     try:
-        with connect_tcp(address, port, timeout) as sock:
+        with connect_to(
+            endpoint.host, address, endpoint.port, options.timeout, options.proxy
+        ) as sock:
             sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
             first = sock.recv(64).decode("latin-1").splitlines()
             return first[0] if first else ""

@@ -33,7 +33,7 @@ from wsdiag.pusher.frames import (
     parse_frame,
 )
 from wsdiag.target import PLACEHOLDER_KEY, Endpoint
-from wsdiag.transport import connect_tcp, tls_context, wrap_tls
+from wsdiag.transport import connect_to, tls_context, wrap_tls
 
 BODY_PREVIEW = 200
 
@@ -141,8 +141,11 @@ def open_pusher(
 ) -> tuple[StageResult, PusherSession | None]:
     """Connect, upgrade, handshake; a session only when connection_established came."""
     url = f"{endpoint.scheme}://{endpoint}{connection_path(key, __version__)}"
-    subject = f"{endpoint.scheme}://{endpoint} via {address}"
+    via = "proxy" if options.proxy else address
+    subject = f"{endpoint.scheme}://{endpoint} via {via}"
     details: dict[str, Any] = {"url": url, "address": address}
+    if options.proxy:
+        details["proxy"] = options.proxy.label
     watch = Stopwatch()
 
     def result(
@@ -158,7 +161,7 @@ def open_pusher(
 
     try:
         with watch.phase("connect"):
-            sock = connect_tcp(address, endpoint.port, options.timeout)
+            sock = connect_to(endpoint.host, address, endpoint.port, options.timeout, options.proxy)
     except OSError as exc:
         kind, cause, fix = classify_connect_error(exc, address, endpoint.port, options.timeout)
         return result(Status.FAIL, f"TCP: {cause}", kind, cause, fix), None

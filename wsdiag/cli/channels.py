@@ -157,7 +157,7 @@ def publish(**opts: Any) -> None:
         )
     if problems:
         raise click.UsageError("nothing was sent: " + "; ".join(problems))
-    options = check_options_from(opts)
+    options = check_options_from(opts, target)
     report = Report(command="publish", target=target.label)
     renderer = make_report_renderer(opts, detailed=True)
     renderer.start(report)
@@ -214,7 +214,7 @@ def channels(**opts: Any) -> None:
         raise click.BadParameter(problem, param_hint="CHANNEL")
     if opts["users"] and not (channel or "").startswith("presence-"):
         raise click.UsageError("--users needs a presence- CHANNEL")
-    options = check_options_from(opts)
+    options = check_options_from(opts, target)
     report = Report(command="channels", target=target.label)
     renderer = make_report_renderer(opts, detailed=True)
     renderer.start(report)
@@ -364,7 +364,7 @@ def tail(**opts: Any) -> None:
             raise click.UsageError(
                 "decrypting needs PyNaCl: pip install 'wsdiag[encryption]' (or pip install pynacl)"
             )
-    check = check_options_from(opts)
+    check = check_options_from(opts, target)
     _start_trace(opts, creds.secret)
     renderer = _tail_renderer(opts)
     session = TailSession(

@@ -25,7 +25,7 @@ from wsdiag.models import Report, Stage
 def run_stages(command: str, stages: Sequence[Stage], *, detailed: bool, **opts: Any) -> None:
     target = target_from(opts)
     credentials = _credentials(opts, target) if Stage.DELIVERY in stages else None
-    options = check_options_from(opts)
+    options = check_options_from(opts, target)
     report = Report(command=command, target=target.label)
     if target.key and target.key.isdigit():
         report.notes.append(

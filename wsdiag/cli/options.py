@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -16,6 +16,9 @@ from wsdiag.checks import CheckOptions
 from wsdiag.exit_codes import ExitCode
 from wsdiag.models import Report, Status
 from wsdiag.target import Target, TargetError, parse_target
+
+if TYPE_CHECKING:
+    from wsdiag.proxy import Proxy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,6 +118,13 @@ def network_options(fn: F) -> F:
                 "--insecure",
                 is_flag=True,
                 help="Do NOT verify TLS certificates. Results say so loudly.",
+            ),
+            click.option(
+                "--proxy",
+                metavar="URL",
+                help="HTTP proxy to tunnel through (CONNECT), http://[user:pass@]host:port; "
+                "'direct' for none [env: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, "
+                "http_proxy; NO_PROXY lists hosts to reach directly].",
             ),
         ],
     )
@@ -260,7 +270,25 @@ def target_from(opts: dict[str, Any]) -> Target:
         raise click.UsageError(str(exc)) from None
 
 
-def check_options_from(opts: dict[str, Any]) -> CheckOptions:
+def proxy_from(opts: dict[str, Any], target: Target) -> Proxy | None:
+    """--proxy, else the proxy environment, unless NO_PROXY lists every host of the target."""
+    from wsdiag.proxy import ProxySettingError, bypassed, parse_proxy, proxy_from_environment
+
+    given = opts.get("proxy")
+    try:
+        if given is not None:
+            if given.strip().lower() in ("", "direct", "none"):
+                return None
+            return parse_proxy(given)
+        proxy = proxy_from_environment()
+    except ProxySettingError as exc:
+        raise click.BadParameter(str(exc), param_hint="--proxy") from None
+    if proxy is not None and all(bypassed(host) for host in target.hosts):
+        return None
+    return proxy
+
+
+def check_options_from(opts: dict[str, Any], target: Target) -> CheckOptions:
     if opts.get("insecure"):
         click.echo(
             "WARNING: --insecure: TLS certificates are NOT verified; "
@@ -273,6 +301,7 @@ def check_options_from(opts: dict[str, Any]) -> CheckOptions:
         ca_bundle=opts.get("ca_bundle"),
         verify_tls=not opts.get("insecure"),
         ping_count=opts.get("pings", 5),
+        proxy=proxy_from(opts, target),
     )
 
 

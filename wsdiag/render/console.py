@@ -36,6 +36,7 @@ class ConsoleRenderer:
         self.debug = debug
         self._live: Live | None = None
         self._report: Report | None = None
+        self._notes_shown = 0
 
     def start(self, report: Report) -> None:
         self._report = report
@@ -46,8 +47,7 @@ class ConsoleRenderer:
                 (f"  v{__version__}", "dim"),
             )
         )
-        for note in report.notes:
-            self.console.print(Text(f"note: {note}", style="yellow"))
+        self._print_notes(report)
         if self.console.is_terminal:
             self._live = Live(
                 self._table(report.results),
@@ -65,6 +65,7 @@ class ConsoleRenderer:
         if self._live is not None:
             self._live.stop()
             self._live = None
+        self._print_notes(report)  # the run may have added some (target, proxy)
         self.console.print(self._table(report.results))
         if self.detailed:
             for result in report.results:
@@ -74,6 +75,11 @@ class ConsoleRenderer:
         self.console.print(
             Text(verdict(report), style=style if not report.interrupted else "bold red")
         )
+
+    def _print_notes(self, report: Report) -> None:
+        for note in report.notes[self._notes_shown :]:
+            self.console.print(Text(f"note: {note}", style="yellow"))
+        self._notes_shown = len(report.notes)
 
     def _table(self, results: Sequence[StageResult]) -> Table:
         table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")

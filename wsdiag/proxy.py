@@ -1,0 +1,281 @@
+"""HTTP proxies: which one applies, and a CONNECT tunnel through it.
+
+Browsers, pusher-js in a browser and most corporate networks reach Pusher
+through a forward proxy; wscat, websocat and pusher-js in Node do not support
+one at all. wsdiag opens every connection (WebSocket, TLS probe, HTTP API)
+through a ``CONNECT host:port`` tunnel when a proxy applies, so what it
+measures is the path the user's clients take. The proxy, not this machine,
+resolves the target names then.
+
+Stdlib only: imported by the CLI on every start.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from wsdiag.models import ErrorKind
+
+REPLY_LIMIT = 16384  # a CONNECT reply head is small; a proxy's error page is cut here
+
+
+class ProxySettingError(ValueError):
+    """A proxy URL that cannot be used (a usage error)."""
+
+
+@dataclass(frozen=True)
+class Proxy:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    source: str = "--proxy"  # where it came from: --proxy, HTTPS_PROXY, …
+
+    @property
+    def label(self) -> str:
+        """The proxy as it may be shown: the password never appears."""
+        user = f"{self.username}:***@" if self.username else ""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{user}{host}:{self.port}"
+
+
+class ProxyError(OSError):
+    """The proxy answered the CONNECT with something other than 2xx, or not at all."""
+
+    def __init__(self, kind: ErrorKind, summary: str, cause: str, fix: str) -> None:
+        super().__init__(summary)
+        self.kind, self.summary, self.cause, self.fix = kind, summary, cause, fix
+
+
+def _masked(url: str) -> str:
+    """The URL as it may appear in an error: a password in it is replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{hostpart}"
+
+
+def parse_proxy(url: str, source: str = "--proxy") -> Proxy:
+    shown = _masked(url)
+    text = url.strip()
+    if "://" not in text:
+        text = "http://" + text  # curl and requests read "host:3128" the same way
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ProxySettingError(f"{source}={shown!r} is not a proxy URL: {exc}") from None
+    if parts.scheme.lower() != "http":
+        raise ProxySettingError(
+            f"{source}={shown!r}: only http:// proxies are supported (HTTP CONNECT); "
+            "https:// and socks proxies are not"
+        )
+    if not parts.hostname or any(c.isspace() or ord(c) < 32 for c in parts.hostname):
+        raise ProxySettingError(f"{source}={shown!r} has no usable host")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return Proxy(parts.hostname, port or 80, user, password, source)
+
+
+# curl's order and spelling: the lower-case http_proxy only (HTTP_PROXY can be
+# set by a web server's CGI environment), upper or lower case for the others.
+_ENVIRONMENT = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy")
+
+
+def proxy_from_environment(env: Mapping[str, str] | None = None) -> Proxy | None:
+    env = os.environ if env is None else env
+    for name in _ENVIRONMENT:
+        value = env.get(name, "").strip()
+        if value:
+            return parse_proxy(value, name)
+    return None
+
+
+def bypassed(host: str, env: Mapping[str, str] | None = None) -> bool:
+    """NO_PROXY / no_proxy lists ``host``: ``*``, a name and its subdomains, or an IP/CIDR."""
+    env = os.environ if env is None else env
+    entries = (env.get("no_proxy") or env.get("NO_PROXY") or "").split(",")
+    name = host.strip("[]").lower().rstrip(".")
+    for entry in (e.strip().lower() for e in entries):
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        try:
+            if ipaddress.ip_address(name) in ipaddress.ip_network(entry, strict=False):
+                return True
+            continue
+        except ValueError:
+            pass  # not both IPs: compare as names
+        suffix = entry.lstrip(".")
+        if suffix.count(":") == 1:  # "example.com:8080": wsdiag matches names, not ports
+            suffix = suffix.split(":", 1)[0]
+        if name == suffix or name.endswith("." + suffix):
+            return True
+    return False
+
+
+def open_tunnel(proxy: Proxy, host: str, port: int, timeout: float) -> socket.socket:
+    """A socket connected to ``host:port`` through ``proxy`` (HTTP CONNECT); ProxyError if not."""
+    sock = connect_proxy(proxy, timeout)
+    try:
+        request_tunnel(sock, proxy, host, port, timeout)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def connect_proxy(proxy: Proxy, timeout: float) -> socket.socket:
+    """TCP to the proxy itself; its failures are ProxyErrors that name the proxy, not the target."""
+    try:
+        sock = socket.create_connection((proxy.host, proxy.port), timeout=timeout)
+    except OSError as exc:
+        raise _unreachable(proxy, exc, timeout) from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def request_tunnel(sock: socket.socket, proxy: Proxy, host: str, port: int, timeout: float) -> None:
+    """Send CONNECT on a socket to the proxy and read the reply; ProxyError unless 2xx."""
+    sock.settimeout(timeout)
+    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    request = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
+    if proxy.username is not None:
+        token = base64.b64encode(f"{proxy.username}:{proxy.password or ''}".encode()).decode()
+        request += f"Proxy-Authorization: Basic {token}\r\n"
+    try:
+        sock.sendall((request + "\r\n").encode())
+    except OSError as exc:
+        raise _unreachable(proxy, exc, timeout) from None
+    status, reason, headers = _read_reply(sock, proxy, timeout)
+    if not 200 <= status < 300:
+        raise _refusal(proxy, authority, status, reason, headers)
+
+
+def _unreachable(proxy: Proxy, exc: OSError, timeout: float) -> ProxyError:
+    where = f"the proxy {proxy.label} (from {proxy.source})"
+    fix = f"check that the proxy runs and that {proxy.source} is right, or bypass it (NO_PROXY)"
+    if isinstance(exc, ConnectionRefusedError):
+        return ProxyError(
+            ErrorKind.TCP_REFUSED,
+            "proxy refused the connection",
+            f"{where} refused the connection: nothing listens there",
+            fix,
+        )
+    if isinstance(exc, TimeoutError):
+        return ProxyError(
+            ErrorKind.TCP_FILTERED,
+            "no answer from the proxy",
+            f"{where} did not answer within {timeout:g} s",
+            fix,
+        )
+    if isinstance(exc, socket.gaierror):
+        return ProxyError(
+            ErrorKind.DNS_NXDOMAIN,
+            "proxy name does not resolve",
+            f"{where}: its name does not resolve ({exc.strerror})",
+            fix,
+        )
+    return ProxyError(
+        ErrorKind.TCP_UNREACHABLE,
+        "cannot reach the proxy",
+        f"{where} cannot be reached: {exc.strerror or exc}",
+        fix,
+    )
+
+
+def _read_reply(
+    sock: socket.socket, proxy: Proxy, timeout: float
+) -> tuple[int, str, dict[str, str]]:
+    head = b""
+    # Byte by byte up to the blank line: anything after it belongs to the tunnel.
+    while not head.endswith(b"\r\n\r\n"):
+        try:
+            byte = sock.recv(1)
+        except ConnectionResetError:
+            break  # judged below, as a reply that is not HTTP
+        except TimeoutError:
+            raise ProxyError(
+                ErrorKind.PROXY_ERROR,
+                f"no reply to CONNECT from the proxy within {timeout:g} s",
+                f"the proxy {proxy.label} accepted the connection but did not answer CONNECT",
+                "check the proxy address and port (is it an HTTP proxy?), or raise --timeout",
+            ) from None
+        if not byte or len(head) > REPLY_LIMIT:
+            break
+        head += byte
+    lines = head.decode("latin-1").split("\r\n")
+    status_line = lines[0].split(" ", 2)
+    if (
+        len(status_line) < 2
+        or not status_line[0].startswith("HTTP/")
+        or not status_line[1].isdigit()
+    ):
+        raise ProxyError(
+            ErrorKind.PROXY_ERROR,
+            "the proxy's reply to CONNECT is not HTTP",
+            f"{proxy.label} answered CONNECT with {head[:60]!r}: not an HTTP proxy",
+            "check the proxy address and port (HTTPS_PROXY / --proxy)",
+        )
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name:
+            headers[name.strip().lower()] = value.strip()
+    return int(status_line[1]), status_line[2] if len(status_line) > 2 else "", headers
+
+
+def _refusal(
+    proxy: Proxy, authority: str, status: int, reason: str, headers: dict[str, str]
+) -> ProxyError:
+    said = f"HTTP {status} {reason}".strip()
+    via = f" ({headers['server']})" if "server" in headers else ""
+    if status in (401, 407):  # 407 is the standard; tinyproxy answers bad credentials with 401
+        has = (
+            "the credentials in the proxy URL were refused"
+            if proxy.username
+            else "no credentials were given"
+        )
+        scheme = headers.get("proxy-authenticate", "scheme not named")
+        return ProxyError(
+            ErrorKind.PROXY_AUTH_REQUIRED,
+            f"proxy wants authentication: {said}",
+            f"{proxy.label}{via} requires authentication ({scheme}); {has}",
+            "put the credentials in the proxy URL: http://user:password@proxy:port "
+            "(Basic only; NTLM/Kerberos proxies need a local helper such as cntlm)",
+        )
+    if status in (403, 405):
+        return ProxyError(
+            ErrorKind.PROXY_DENIED,
+            f"proxy refused CONNECT to {authority}: {said}",
+            f"{proxy.label}{via} does not allow tunnels to {authority}: proxies often allow "
+            "CONNECT to port 443 only, or filter by host name",
+            f"ask for CONNECT to {authority} to be allowed on the proxy (for Pusher: the ws-, "
+            "api- and sockjs- hosts of your cluster on 443); wss:// on 443 is the port "
+            "proxies allow most",
+        )
+    if status >= 500:
+        return ProxyError(
+            ErrorKind.PROXY_UPSTREAM_ERROR,
+            f"proxy could not reach {authority}: {said}",
+            f"{proxy.label}{via} accepted the request but could not connect to {authority} "
+            "(its DNS, or the server refused it, or the proxy's own firewall)",
+            f"check that {authority} is right and up; the proxy's logs say which step failed",
+        )
+    return ProxyError(
+        ErrorKind.PROXY_ERROR,
+        f"proxy answered CONNECT with {said}",
+        f"{proxy.label}{via} answered CONNECT to {authority} with {said}",
+        "check the proxy settings (HTTPS_PROXY / --proxy) with your network team",
+    )
