@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 
 from tests.servers.soketi import Soketi, start_soketi
+
+PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def hermetic_proxy_settings() -> Iterator[None]:
+    """Tests pick their proxy themselves: a developer's HTTPS_PROXY must not steer them."""
+    with mock.patch.dict(os.environ):
+        for name in [k for k in os.environ if k.lower() in PROXY_VARIABLES]:
+            del os.environ[name]
+        yield
 
 
 @pytest.fixture(scope="session")
