@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
+from tests.faults.harness import user_environment
 from tests.servers.pusher_script import Script, ScriptedServer, close, established, scripted_server
 from wsdiag.channels.encryption import encrypt_payload, nacl_available
 from wsdiag.channels.stream import Observed, TailEvent
@@ -194,3 +198,57 @@ def test_encrypted_channel_is_decrypted() -> None:
         for e in seen
     )
     assert base64.b64decode(sealed["nonce"])  # well-formed
+
+
+def test_memory_stays_flat_over_a_long_run(tmp_path: Path) -> None:
+    """60,000 events through `tail --json`: the process does not grow with the count.
+
+    The summary keeps counters, never events; RSS is read from /proc after 10,000
+    and after 60,000 events and may not grow by more than a few MB (allocator noise).
+    """
+
+    def rss_kb(pid: int) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    total = 60_000
+    events = [
+        ("text", json.dumps({"event": "e", "channel": "long", "data": json.dumps({"n": n})}))
+        for n in range(total)
+    ]
+    with scripted_server(Script(actions=[established()], after_subscribe=events)) as server:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wsdiag",
+                "tail",
+                f"ws://127.0.0.1:{server.port}",
+                "long",
+                "--key",
+                "k",
+                "--json",
+                "--count",
+                str(total),
+                "--duration",
+                "120",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=user_environment(tmp_path),
+        )
+        assert process.stdout is not None
+        seen, early = 0, 0
+        for _ in process.stdout:
+            seen += 1
+            if seen == 10_000:
+                early = rss_kb(process.pid)
+            if seen == total - 1:
+                late = rss_kb(process.pid)
+        process.wait(timeout=30)
+    assert seen == total
+    assert late - early < 8_000, f"RSS grew from {early} kB to {late} kB"
+    print(f"RSS {early} kB after 10,000 events, {late} kB after {total:,}")
