@@ -13,14 +13,10 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dns.exception
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdatatype
-import dns.resolver
+if TYPE_CHECKING:
+    import dns.resolver
 
 from wsdiag.checks import CheckOptions
 from wsdiag.concurrency import Pending
@@ -60,6 +56,8 @@ class _Query:
 
 
 def _make_resolver(options: CheckOptions, resolv_conf: str) -> dns.resolver.Resolver:
+    import dns.resolver  # ~30 ms: only when a name is really resolved (not for IP targets)
+
     if options.resolver:
         resolver = dns.resolver.Resolver(configure=False)
         resolver.nameservers = [options.resolver[0]]
@@ -73,6 +71,11 @@ def _make_resolver(options: CheckOptions, resolv_conf: str) -> dns.resolver.Reso
 
 def _query(resolver: dns.resolver.Resolver, host: str, rdtype: str) -> _Query:
     import time
+
+    import dns.exception
+    import dns.rcode
+    import dns.rdatatype
+    import dns.resolver
 
     result = _Query(rdtype)
     started = time.perf_counter()
@@ -110,6 +113,8 @@ def resolve_host(
             "IP address, nothing to resolve",
             details={"addresses": [{"address": host, "family": family, "ttl": None}]},
         )
+    import dns.resolver
+
     try:
         resolver = _make_resolver(options, resolv_conf)
     except dns.resolver.NoResolverConfiguration:
