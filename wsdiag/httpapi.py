@@ -182,24 +182,12 @@ def _direct(endpoint: Endpoint, watch: Stopwatch, timeout: float) -> socket.sock
     address = str(infos[0][4][0])
     try:
         with watch.phase("connect"):
-            sock = connect_tcp(address, endpoint.port, timeout)
-    except TimeoutError:
-        raise ApiError(
-            ErrorKind.TCP_FILTERED,
-            f"no answer from {endpoint} within {timeout:g} s",
-            watch.frozen(),
-        ) from None
-    except ConnectionRefusedError:
-        raise ApiError(
-            ErrorKind.TCP_REFUSED, f"{endpoint} refused the connection", watch.frozen()
-        ) from None
+            return connect_tcp(address, endpoint.port, timeout)
     except OSError as exc:
-        raise ApiError(
-            ErrorKind.TCP_UNREACHABLE,
-            f"cannot connect to {endpoint}: {_describe(exc)}",
-            watch.frozen(),
-        ) from None
-    return sock
+        from wsdiag.checks.reach import classify_connect_error
+
+        kind, cause, _ = classify_connect_error(exc, address, endpoint.port, timeout)
+        raise ApiError(kind, cause, watch.frozen()) from None
 
 
 def _tunnel(endpoint: Endpoint, watch: Stopwatch, timeout: float, proxy: Proxy) -> socket.socket:

@@ -172,6 +172,22 @@ _SUMMARIES = {
 }
 
 
+def connect_failure(
+    exc: BaseException, address: str, port: int, timeout: float
+) -> tuple[str, ErrorKind, str, str]:
+    """(summary, kind, cause, fix) for a stage whose own connect failed (tls, websocket)."""
+    from wsdiag.proxy import ProxyError
+
+    kind, cause, fix = classify_connect_error(exc, address, port, timeout)
+    if isinstance(exc, ProxyError):
+        return f"proxy: {exc.summary}", kind, cause, fix
+    return f"TCP: {_summary(kind, address)}", kind, cause, fix
+
+
+def _summary(kind: ErrorKind, address: str) -> str:
+    return _SUMMARIES.get(kind) or f"no {family_of(address).replace('ip', 'IP')} network"
+
+
 def probe_tcp(host: str, address: str, port: int, options: CheckOptions) -> StageResult:
     """One TCP connect to ``address``:``port`` (``host`` is the name it came from)."""
     label = endpoint_label(address, port)
@@ -191,7 +207,7 @@ def probe_tcp(host: str, address: str, port: int, options: CheckOptions) -> Stag
         kind, cause, fix = classify_connect_error(exc, address, port, options.timeout)
         code = exc.errno
         details["errno"] = errno.errorcode.get(code) if isinstance(code, int) else None
-        summary = _SUMMARIES.get(kind) or f"no {family_of(address).replace('ip', 'IP')} network"
+        summary = _summary(kind, address)
         # No IPv6 on this machine is common and survivable (clients use IPv4), so it
         # is a warning; diagnose_ports fails the host if IPv6 was all it had.
         v6_down = kind is ErrorKind.TCP_NETWORK_DOWN and ":" in address
@@ -257,10 +273,19 @@ def probe_tunnel(host: str, port: int, options: CheckOptions) -> StageResult:
 
 
 def probe_all(targets: Sequence[tuple[str, str, int]], options: CheckOptions) -> list[StageResult]:
-    """Probe (host, address, port) triples concurrently; results in input order."""
-    return map_bounded(
-        lambda t: probe_tcp(t[0], t[1], t[2], options), targets, MAX_PARALLEL, "wsdiag-reach"
-    )
+    """Probe (host, address, port) triples concurrently; results in input order.
+
+    Through a proxy the address is the host name itself (the proxy resolves
+    it) and each probe is a CONNECT tunnel instead of a TCP connect.
+    """
+
+    def probe(target: tuple[str, str, int]) -> StageResult:
+        host, address, port = target
+        if options.proxy is not None:
+            return probe_tunnel(host, port, options)
+        return probe_tcp(host, address, port, options)
+
+    return map_bounded(probe, targets, MAX_PARALLEL, "wsdiag-reach")
 
 
 def diagnose_ports(host: str, results: Sequence[StageResult]) -> list[StageResult]:

@@ -123,8 +123,6 @@ def reach_all(
     """Probe every (address, port) a client may use; returns the reachable pairs."""
     from wsdiag.checks.reach import diagnose_ports, probe_all
 
-    if options.proxy is not None:
-        return _reach_through_proxy(run, target, options)
     probes: list[tuple[str, str, int]] = []
     for host, ports in _ports_by_host(target).items():
         if not addresses.get(host):
@@ -147,26 +145,6 @@ def reach_all(
             reachable.add((address, port))
     for host in dict.fromkeys(h for h, _, _ in probes):
         host_results = [r for (h, _, _), r in zip(probes, results, strict=True) if h == host]
-        for finding in guarded_list(diagnose_ports, host, host_results):
-            run.add(finding)
-    return reachable
-
-
-def _reach_through_proxy(run: Run, target: Target, options: CheckOptions) -> set[tuple[str, int]]:
-    """A CONNECT tunnel per (host, port) through the proxy; reachable pairs are (host, port)."""
-    from wsdiag.checks.reach import diagnose_ports, probe_tunnel
-    from wsdiag.concurrency import map_bounded
-
-    pairs = [(host, port) for host, ports in _ports_by_host(target).items() for port in ports]
-    started = run.offset_ms()
-    results = map_bounded(lambda p: probe_tunnel(p[0], p[1], options), pairs, 16, "wsdiag-reach")
-    reachable: set[tuple[str, int]] = set()
-    for (host, port), result in zip(pairs, results, strict=True):
-        run.add(result, started)
-        if result.status is Status.OK:
-            reachable.add((host, port))
-    for host in dict.fromkeys(h for h, _ in pairs):
-        host_results = [r for (h, _), r in zip(pairs, results, strict=True) if h == host]
         for finding in guarded_list(diagnose_ports, host, host_results):
             run.add(finding)
     return reachable

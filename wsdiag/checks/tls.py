@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wsdiag.checks import CheckOptions
-from wsdiag.checks.reach import classify_connect_error, endpoint_label
+from wsdiag.checks.reach import connect_failure, endpoint_label
 from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
 from wsdiag.target import Endpoint
 from wsdiag.transport import connect_to, tls_context, wrap_tls
@@ -108,8 +108,7 @@ def handshake_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> St
         with watch.phase("connect"):
             sock = connect_to(endpoint.host, address, endpoint.port, options.timeout, options.proxy)
     except OSError as exc:
-        kind, cause, fix = classify_connect_error(exc, address, endpoint.port, options.timeout)
-        return result(Status.FAIL, f"TCP: {kind.value.removeprefix('tcp_')}", kind, cause, fix)
+        return result(Status.FAIL, *connect_failure(exc, address, endpoint.port, options.timeout))
     context = tls_context(options.ca_bundle, options.verify_tls)
     try:
         with watch.phase("handshake"):

@@ -21,7 +21,7 @@ import websocket
 
 from wsdiag import __version__, trace
 from wsdiag.checks import CheckOptions
-from wsdiag.checks.reach import classify_connect_error
+from wsdiag.checks.reach import connect_failure
 from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
 from wsdiag.pusher.codes import explain_code
 from wsdiag.pusher.frames import (
@@ -163,8 +163,8 @@ def open_pusher(
         with watch.phase("connect"):
             sock = connect_to(endpoint.host, address, endpoint.port, options.timeout, options.proxy)
     except OSError as exc:
-        kind, cause, fix = classify_connect_error(exc, address, endpoint.port, options.timeout)
-        return result(Status.FAIL, f"TCP: {cause}", kind, cause, fix), None
+        failure = connect_failure(exc, address, endpoint.port, options.timeout)
+        return result(Status.FAIL, *failure), None
     if endpoint.tls:
         try:
             with watch.phase("tls"):
