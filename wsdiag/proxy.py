@@ -16,8 +16,9 @@ import base64
 import ipaddress
 import os
 import socket
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from wsdiag.models import ErrorKind
@@ -34,7 +35,7 @@ class Proxy:
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a repr or a traceback
     source: str = "--proxy"  # where it came from: --proxy, HTTPS_PROXY, …
 
     @property
@@ -159,6 +160,7 @@ def request_tunnel(sock: socket.socket, proxy: Proxy, host: str, port: int, time
     except OSError as exc:
         raise _unreachable(proxy, exc, timeout) from None
     status, reason, headers = _read_reply(sock, proxy, timeout)
+    sock.settimeout(timeout)  # the tunnel's users get the full timeout per step again
     if not 200 <= status < 300:
         raise _refusal(proxy, authority, status, reason, headers)
 
@@ -199,9 +201,13 @@ def _read_reply(
     sock: socket.socket, proxy: Proxy, timeout: float
 ) -> tuple[int, str, dict[str, str]]:
     head = b""
+    # One deadline for the whole reply: a proxy dripping a byte at a time must not
+    # stretch the wait to timeout x bytes.
+    deadline = time.monotonic() + timeout
     # Byte by byte up to the blank line: anything after it belongs to the tunnel.
     while not head.endswith(b"\r\n\r\n"):
         try:
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
             byte = sock.recv(1)
         except ConnectionResetError:
             break  # judged below, as a reply that is not HTTP

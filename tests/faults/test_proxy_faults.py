@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,37 @@ def test_refused_is_not_blamed_on_the_target(tmp_path: Path, soketi: Soketi) -> 
         outcome = check(soketi, f"http://127.0.0.1:{closed.getsockname()[1]}", tmp_path)
     first = outcome.report()["results"][outcome.report()["first_failure"]]
     assert "proxy" in first["cause"] and "HTTPS_PROXY" not in first["cause"]
+
+
+def test_proxy_dripping_its_reply_is_bounded_by_one_timeout(tmp_path: Path, soketi: Soketi) -> None:
+    """A byte every 0.3 s never trips a per-recv timeout; the whole reply has one deadline.
+
+    A fault no real proxy makes on demand, so a small thread plays it.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+
+    def drip() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                for byte in b"HTTP/1.1 200 Connection established, eventually\r\n\r\n":
+                    if stop.wait(0.3):
+                        break
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    threading.Thread(target=drip, daemon=True).start()
+    try:
+        outcome = check(soketi, f"http://127.0.0.1:{listener.getsockname()[1]}", tmp_path)
+    finally:
+        stop.set()
+        listener.close()
+    expect("proxy.silent", outcome, within=TIMEOUT)
