@@ -15,16 +15,19 @@ from pathlib import Path
 import pytest
 
 from tests.faults.harness import user_environment
-from tests.servers.pusher_script import Script, ScriptedServer, close, established, scripted_server
+from tests.servers.pusher_script import (
+    Script,
+    ScriptedServer,
+    channel_event,
+    close,
+    established,
+    scripted_server,
+)
 from wsdiag.channels.encryption import encrypt_payload, nacl_available
 from wsdiag.channels.stream import Observed, TailEvent
 from wsdiag.channels.tail import TailOptions, TailSession
 from wsdiag.checks import CheckOptions
 from wsdiag.target import server_target
-
-
-def event(channel: str, name: str, data: object) -> tuple[str, str]:
-    return ("text", json.dumps({"event": name, "channel": channel, "data": json.dumps(data)}))
 
 
 @contextmanager
@@ -55,9 +58,9 @@ def subscribes(server: ScriptedServer) -> int:
 
 def test_4200_reconnects_at_once_and_resubscribes() -> None:
     first = Script(
-        actions=[established()], after_subscribe=[event("c", "e", {"n": 1}), close(4200)]
+        actions=[established()], after_subscribe=[channel_event("c", "e", {"n": 1}), close(4200)]
     )
-    second = Script(actions=[established()], after_subscribe=[event("c", "e", {"n": 2})])
+    second = Script(actions=[established()], after_subscribe=[channel_event("c", "e", {"n": 2})])
     with tail([first, second], count=2, duration=10) as (session, seen, server):
         started = time.monotonic()
         summary = session.run()
@@ -70,7 +73,7 @@ def test_4200_reconnects_at_once_and_resubscribes() -> None:
 
 def test_4100_backs_off_before_reconnecting() -> None:
     first = Script(actions=[established(), close(4100, "over capacity")])
-    second = Script(actions=[established()], after_subscribe=[event("c", "e", {})])
+    second = Script(actions=[established()], after_subscribe=[channel_event("c", "e", {})])
     with tail([first, second], count=1, duration=10) as (session, seen, _):
         summary = session.run()
     connects = [e.received_at for e in seen if e.state == "connecting"]
@@ -101,9 +104,9 @@ def test_1006_in_the_middle_reconnects() -> None:
     first = Script(
         actions=[established()],
         # a pause before the RST: a reset discards data the client has not read yet
-        after_subscribe=[event("c", "e", {"n": 1}), ("sleep", 0.3), ("drop", None)],
+        after_subscribe=[channel_event("c", "e", {"n": 1}), ("sleep", 0.3), ("drop", None)],
     )
-    second = Script(actions=[established()], after_subscribe=[event("c", "e", {"n": 2})])
+    second = Script(actions=[established()], after_subscribe=[channel_event("c", "e", {"n": 2})])
     with tail([first, second], count=2, duration=10) as (session, seen, _):
         summary = session.run()
     assert summary.total == 2 and summary.reconnects == 1
@@ -112,7 +115,7 @@ def test_1006_in_the_middle_reconnects() -> None:
 
 def test_missing_pong_means_a_dead_connection() -> None:
     silent = Script(actions=[established(activity_timeout=1)], answer_pings=False)
-    healthy = Script(actions=[established()], after_subscribe=[event("c", "e", {})])
+    healthy = Script(actions=[established()], after_subscribe=[channel_event("c", "e", {})])
     with tail([silent, healthy], count=1, duration=15, pong_timeout=0.5) as (session, seen, server):
         summary = session.run()
     assert summary.reconnects == 1
@@ -123,7 +126,7 @@ def test_missing_pong_means_a_dead_connection() -> None:
 def test_a_bad_frame_is_a_warning_not_a_disconnect() -> None:
     script = Script(
         actions=[established()],
-        after_subscribe=[("text", "garbage"), ("binary", b"\x01"), event("c", "e", {})],
+        after_subscribe=[("text", "garbage"), ("binary", b"\x01"), channel_event("c", "e", {})],
     )
     with tail([script], count=1, duration=10) as (session, seen, _):
         summary = session.run()
@@ -135,9 +138,9 @@ def test_event_filter_and_duration() -> None:
     script = Script(
         actions=[established()],
         after_subscribe=[
-            event("c", "order-created", {}),
-            event("c", "ping-ish", {}),
-            event("c", "order-paid", {}),
+            channel_event("c", "order-created", {}),
+            channel_event("c", "ping-ish", {}),
+            channel_event("c", "order-paid", {}),
         ],
     )
     with tail([script], duration=1.5, event_patterns=("order-*",)) as (session, seen, _):
@@ -214,10 +217,7 @@ def test_memory_stays_flat_over_a_long_run(tmp_path: Path) -> None:
         raise AssertionError("no VmRSS")
 
     total = 60_000
-    events = [
-        ("text", json.dumps({"event": "e", "channel": "long", "data": json.dumps({"n": n})}))
-        for n in range(total)
-    ]
+    events = [channel_event("long", "e", {"n": n}) for n in range(total)]
     with scripted_server(Script(actions=[established()], after_subscribe=events)) as server:
         process = subprocess.Popen(
             [

@@ -17,7 +17,7 @@ from tests.faults.harness import user_environment
 from tests.servers.dns import dns_server
 from tests.servers.http_api import ApiReply, http_api
 from tests.servers.netns import firewalled_host
-from tests.servers.pusher_script import Script, established, scripted_server
+from tests.servers.pusher_script import Script, channel_event, established, scripted_server
 from tests.servers.tls import NAME, tls_server
 
 PATIENT = "30"  # every step would wait this long: only Ctrl-C can end the run early
@@ -142,10 +142,7 @@ def test_ctrl_c_ends_tail_with_its_summary(tmp_path: Path) -> None:
 
 def test_tail_json_into_head_exits_quietly(tmp_path: Path) -> None:
     """`wsdiag tail --json | head -1`: the reader leaves after one line; no noise, no hang."""
-    events = [
-        ("text", json.dumps({"event": "tick", "channel": "news", "data": json.dumps({"n": n})}))
-        for n in range(5000)
-    ]
+    events = [channel_event("news", "tick", {"n": n}) for n in range(5000)]
     with scripted_server(Script(actions=[established()], after_subscribe=events)) as server:
         wsdiag = subprocess.Popen(
             [

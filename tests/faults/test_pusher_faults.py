@@ -10,7 +10,14 @@ import pytest
 
 from tests.faults.harness import GRACE_S, Outcome, expect, run_wsdiag
 from tests.faults.matrix import BY_ID
-from tests.servers.pusher_script import Script, close, established, pusher_error, scripted_server
+from tests.servers.pusher_script import (
+    Script,
+    channel_event,
+    close,
+    established,
+    pusher_error,
+    scripted_server,
+)
 from tests.servers.soketi import Soketi
 
 TIMEOUT = 1.0
@@ -90,19 +97,16 @@ def test_wrong_key_against_soketi(tmp_path: Path, soketi: Soketi) -> None:
 def test_1006_in_the_middle_of_a_tail(tmp_path: Path) -> None:
     """The connection drops after an event: tail says why, reconnects, resubscribes, loses none."""
 
-    def event(n: int) -> tuple[str, Any]:
-        return (
-            "text",
-            json.dumps({"event": "tick", "channel": "news", "data": json.dumps({"n": n})}),
-        )
-
     # The pause lets event 1 leave the server: a reset discards what is still unsent
     # (Nagle holds a small frame behind an unacknowledged one), and no client can
     # receive what never left.
     first = Script(
-        actions=[established()], after_subscribe=[event(1), ("sleep", 0.2), ("drop", None)]
+        actions=[established()],
+        after_subscribe=[channel_event("news", "tick", {"n": 1}), ("sleep", 0.2), ("drop", None)],
     )
-    second = Script(actions=[established()], after_subscribe=[event(2)])
+    second = Script(
+        actions=[established()], after_subscribe=[channel_event("news", "tick", {"n": 2})]
+    )
     duration = 8.0
     with scripted_server([first, second]) as server:
         outcome = run_wsdiag(

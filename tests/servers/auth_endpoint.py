@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pusher
 
+from tests.servers.http import serve
 from wsdiag.pusher.signing import hmac_sha256_hex
 
 
@@ -83,14 +83,5 @@ def _handler(app: AuthApp) -> type[BaseHTTPRequestHandler]:
 @contextlib.contextmanager
 def auth_endpoint(app: AuthApp) -> Iterator[str]:
     """Serve ``app`` on a loopback port; yields the endpoint URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(app))
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/broadcasting/auth"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(_handler(app)) as port:
+        yield f"http://127.0.0.1:{port}/broadcasting/auth"

@@ -13,7 +13,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.servers.http import serve
 
 
 @dataclass(frozen=True)
@@ -65,18 +67,10 @@ def _handler(
 @contextlib.contextmanager
 def http_api(reply: ApiReply) -> Iterator[ApiServer]:
     stop = threading.Event()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    server = ApiServer(int(httpd.server_address[1]))
-    httpd.RequestHandlerClass = _handler(reply, server, stop)
-    httpd.daemon_threads = True
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-    )
-    thread.start()
+    server = ApiServer(0)
     try:
-        yield server
+        with serve(_handler(reply, server, stop)) as port:
+            server.port = port
+            yield server
     finally:
-        stop.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+        stop.set()  # a slow reply still sleeping gives up

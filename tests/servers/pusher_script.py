@@ -35,6 +35,11 @@ def pusher_error(code: int | None, message: str = "error") -> tuple[str, Any]:
     )
 
 
+def channel_event(channel: str, name: str, data: object) -> tuple[str, Any]:
+    """An app event as the server sends it: ``data`` JSON-encoded into a string."""
+    return ("text", json.dumps({"event": name, "channel": channel, "data": json.dumps(data)}))
+
+
 def close(code: int, reason: str = "") -> tuple[str, Any]:
     return ("close", struct.pack("!H", code) + reason.encode())
 
