@@ -187,15 +187,15 @@ def _deliver(
     publisher.start()
     # Each publish is bounded by the timeout; after the last one, events get one
     # more timeout to arrive. A hard cap keeps the stage bounded whatever happens.
-    cap = time.monotonic() + options.timeout * (count + 1)
-    deadline = cap
+    deadline = time.monotonic() + options.timeout * (count + 1)
+    publishing = True
     while len(latencies) < count and (remaining := deadline - time.monotonic()) > 0:
-        if not publisher.is_alive():
+        if publishing and not publisher.is_alive():
             if publisher.error:
                 break
-            if deadline == cap:
-                deadline = min(cap, time.monotonic() + options.timeout)
-                continue
+            publishing = False
+            deadline = min(deadline, time.monotonic() + options.timeout)
+            continue
         try:
             event = session.receive(min(remaining, 0.5))
         except (SessionClosed, FrameError) as exc:
