@@ -23,7 +23,7 @@ from wsdiag.models import ErrorKind, Phase, Stopwatch
 from wsdiag.proxy import Proxy, ProxyError, connect_proxy, request_tunnel
 from wsdiag.pusher.signing import sign_api_request
 from wsdiag.target import Endpoint
-from wsdiag.transport import connect_tcp, tls_context, wrap_tls
+from wsdiag.transport import connect_tcp, first_address, tls_context, wrap_tls
 
 MAX_BODY = 1_000_000  # an API reply is small; never read an endless body
 
@@ -172,14 +172,15 @@ def _open(
 def _direct(endpoint: Endpoint, watch: Stopwatch, timeout: float) -> socket.socket:
     try:
         with watch.phase("dns"):
-            infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+            address = first_address(endpoint.host, endpoint.port, timeout)
     except socket.gaierror as exc:
         raise ApiError(
             ErrorKind.DNS_NXDOMAIN,
             f"{endpoint.host} does not resolve: {exc.strerror}",
             watch.frozen(),
         ) from None
-    address = str(infos[0][4][0])
+    except TimeoutError as exc:
+        raise ApiError(ErrorKind.DNS_TIMEOUT, f"{endpoint.host}: {exc}", watch.frozen()) from None
     try:
         with watch.phase("connect"):
             return connect_tcp(address, endpoint.port, timeout)

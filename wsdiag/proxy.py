@@ -139,12 +139,24 @@ def open_tunnel(proxy: Proxy, host: str, port: int, timeout: float) -> socket.so
 
 def connect_proxy(proxy: Proxy, timeout: float) -> socket.socket:
     """TCP to the proxy itself; its failures are ProxyErrors that name the proxy, not the target."""
+    from wsdiag.transport import connect_tcp, first_address
+
     try:
-        sock = socket.create_connection((proxy.host, proxy.port), timeout=timeout)
+        address = first_address(proxy.host, proxy.port, timeout)
+    except TimeoutError:
+        raise ProxyError(
+            ErrorKind.DNS_TIMEOUT,
+            "proxy name does not resolve in time",
+            f"the proxy {proxy.label} (from {proxy.source}): the system resolver gave no "
+            f"answer for {proxy.host} within {timeout:g} s",
+            f"check this machine's DNS, or give {proxy.source} as an IP address",
+        ) from None
     except OSError as exc:
         raise _unreachable(proxy, exc, timeout) from None
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+    try:
+        return connect_tcp(address, proxy.port, timeout)
+    except OSError as exc:
+        raise _unreachable(proxy, exc, timeout) from None
 
 
 def request_tunnel(sock: socket.socket, proxy: Proxy, host: str, port: int, timeout: float) -> None:

@@ -14,6 +14,29 @@ if TYPE_CHECKING:
     from wsdiag.proxy import Proxy
 
 
+def first_address(host: str, port: int, timeout: float) -> str:
+    """The first address the system resolver gives for ``host``, waiting at most ``timeout``.
+
+    getaddrinfo takes no timeout and cannot be cancelled, so it runs on a daemon
+    thread that is abandoned when the resolver hangs. Raises socket.gaierror, or
+    TimeoutError.
+    """
+    import ipaddress
+
+    from wsdiag.concurrency import Pending
+
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    lookup = Pending(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM, name="wsdiag-dns")
+    try:
+        infos = lookup.result(timeout)
+    except TimeoutError:
+        raise TimeoutError(f"the system resolver gave no answer within {timeout:g} s") from None
+    return str(infos[0][4][0])
+
+
 def connect_tcp(address: str, port: int, timeout: float) -> socket.socket:
     """Open a TCP connection to one IP address (no name resolution here)."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET

@@ -11,7 +11,6 @@ summary keeps counters only, so memory stays flat on a long run.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from wsdiag.models import StageResult, Status
 from wsdiag.pusher.codes import explain_code
 from wsdiag.pusher.frames import FrameError, PusherEvent, ping_frame, subscribe_frame
 from wsdiag.target import Endpoint, Target
+from wsdiag.transport import first_address
 
 Sink = Callable[[TailEvent], None]
 PONG_TIMEOUT_S = 30.0  # pusher-js's pongTimeout
@@ -141,7 +141,7 @@ class TailSession:
         if self.options.check.proxy is not None:
             return endpoint.host  # the proxy resolves it
         try:
-            infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
+            return first_address(endpoint.host, endpoint.port, self.options.check.timeout)
         except OSError as exc:
             self._emit(
                 Observed.STATE,
@@ -149,7 +149,6 @@ class TailSession:
                 message=f"cannot resolve {endpoint.host}: {exc}",
             )
             return None
-        return str(infos[0][4][0])
 
     def _after_failed_connect(self, result: StageResult) -> float | None:
         code = result.details.get("close_code") or result.details.get("error_code")
