@@ -338,8 +338,20 @@ FAULTS: tuple[Fault, ...] = (
     ),
     Fault("api.400", "HTTP API", "400 bad request", "scripted API", _K.API_BAD_REQUEST),
     Fault("api.403", "HTTP API", "403 app disabled / over quota", "scripted API", _K.API_FORBIDDEN),
-    Fault("api.404", "HTTP API", "404 wrong app id or path", "scripted API", _K.API_NOT_FOUND),
-    Fault("api.413", "HTTP API", "413 payload too large", "scripted API", _K.API_TOO_LARGE),
+    Fault(
+        "api.404",
+        "HTTP API",
+        "404 wrong app id or path",
+        "soketi, unknown app id; scripted API (cloud's status form)",
+        _K.API_NOT_FOUND,
+    ),
+    Fault(
+        "api.413",
+        "HTTP API",
+        "413 payload too large",
+        "soketi, 150 KB event; scripted API (cloud's status form)",
+        _K.API_TOO_LARGE,
+    ),
     Fault("api.500", "HTTP API", "500 server error", "scripted API", _K.API_SERVER_ERROR),
     Fault("api.429", "HTTP API", "429 rate limited", "scripted API", _K.API_UNEXPECTED_STATUS),
     Fault(

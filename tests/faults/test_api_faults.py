@@ -42,6 +42,35 @@ def test_invalid_signature_from_soketi(tmp_path: Path, soketi: Soketi) -> None:
     assert soketi.secret not in outcome.stdout + outcome.stderr
 
 
+@pytest.mark.soketi
+@pytest.mark.parametrize(
+    ("fault", "app_id", "data"),
+    [("api.404", "999", "{}"), ("api.413", "12345", "x" * 150_000)],
+)
+def test_soketi_errors(tmp_path: Path, soketi: Soketi, fault: str, app_id: str, data: str) -> None:
+    """soketi answers these as HTTP 200 with {"error", "code"}; wsdiag reports the code."""
+    outcome = run_wsdiag(
+        "publish",
+        soketi.ws_url,
+        "wsdiag-faults",
+        "probe",
+        "-",
+        "--no-size-limit",
+        "--app-id",
+        app_id,
+        "--key",
+        soketi.key,
+        "--secret",
+        soketi.secret,
+        "--timeout",
+        str(TIMEOUT),
+        "--json",
+        home=tmp_path,
+        stdin=data,
+    )
+    expect(fault, outcome, within=TIMEOUT)
+
+
 CLOUD_SIGNATURE_REPLY = (
     'Invalid signature: you should have sent HmacSHA256Hex("POST\\n/apps/12345/events\\n'
     'auth_key=app-key&auth_timestamp=…", your_secret_key), but you sent "0f…"'
