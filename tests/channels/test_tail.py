@@ -71,6 +71,17 @@ def test_4200_reconnects_at_once_and_resubscribes() -> None:
     assert any(e.code == 4200 for e in seen)
 
 
+def test_a_ping_from_the_server_is_answered() -> None:
+    ping = ("text", json.dumps({"event": "pusher:ping", "data": {}}))
+    script = Script(
+        actions=[established()], after_subscribe=[ping, ("sleep", 0.3), channel_event("c", "e", {})]
+    )
+    with tail([script], count=1, duration=5) as (session, _, server):
+        summary = session.run()
+    assert summary.total == 1
+    assert any('"pusher:pong"' in text for text in server.received)
+
+
 def test_4100_backs_off_before_reconnecting() -> None:
     first = Script(actions=[established(), close(4100, "over capacity")])
     second = Script(actions=[established()], after_subscribe=[channel_event("c", "e", {})])

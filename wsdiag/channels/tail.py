@@ -24,7 +24,13 @@ from wsdiag.checks import CheckOptions
 from wsdiag.checks.websocket import PusherSession, SessionClosed, open_pusher
 from wsdiag.models import StageResult, Status
 from wsdiag.pusher.codes import explain_code
-from wsdiag.pusher.frames import FrameError, PusherEvent, ping_frame, subscribe_frame
+from wsdiag.pusher.frames import (
+    FrameError,
+    PusherEvent,
+    ping_frame,
+    pong_frame,
+    subscribe_frame,
+)
 from wsdiag.target import Endpoint, Target
 from wsdiag.transport import first_address
 
@@ -255,6 +261,11 @@ class TailSession:
                     pong_due = now + self.options.pong_timeout
                 continue
             last_seen, pong_due = now, None
+            if event.event == "pusher:ping":
+                # The server checks on quiet clients too; one that does not answer is
+                # closed with 4201 (pusher-js answers the same way).
+                session.send_event(pong_frame())
+                continue
             self._handle(event)
 
     def _closed(self, exc: SessionClosed) -> float | None:
