@@ -37,14 +37,6 @@ def enable(stream: TextIO | None = None) -> None:
     _state.t0 = time.monotonic()
 
 
-def disable() -> None:
-    _state.stream = None
-
-
-def enabled() -> bool:
-    return _state.stream is not None
-
-
 def add_secret(value: str | None) -> None:
     """Register a value that must never be traced (the app secret, auth header values)."""
     if value and len(value) >= 4:

@@ -74,11 +74,8 @@ def decode_data(data: Any) -> Any:
     return data
 
 
-def _frame(event: str, data: Any, channel: str | None = None) -> str:
-    message: dict[str, Any] = {"event": event, "data": data}
-    if channel is not None:
-        message["channel"] = channel
-    return json.dumps(message, separators=(",", ":"))
+def _frame(event: str, data: Any) -> str:
+    return json.dumps({"event": event, "data": data}, separators=(",", ":"))
 
 
 def ping_frame() -> str:
@@ -100,12 +97,6 @@ def subscribe_frame(channel: str, auth: str | None = None, channel_data: str | N
 
 def unsubscribe_frame(channel: str) -> str:
     return _frame("pusher:unsubscribe", {"channel": channel})
-
-
-def client_event_frame(channel: str, event: str, data: Any) -> str:
-    if not event.startswith("client-"):
-        raise ValueError("client events must be named client-…")
-    return _frame(event, data, channel)
 
 
 def connection_established(event: PusherEvent) -> tuple[str, int | None]:
