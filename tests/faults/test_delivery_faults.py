@@ -1,4 +1,8 @@
-"""Subscribe and delivery faults through `wsdiag check` with credentials, on the scripted server."""
+"""Subscribe and delivery faults through `wsdiag check` with credentials, on the scripted server.
+
+soketi refuses a subscription only for a bad signature, which also fails the
+API stage first, and never loses an event on demand: these need the scripted server.
+"""
 
 from __future__ import annotations
 
