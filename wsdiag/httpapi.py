@@ -12,18 +12,19 @@ import email.utils
 import http.client
 import json
 import socket
-import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from wsdiag import trace
+from wsdiag.classify import classify_dial
 from wsdiag.credentials import Credentials
+from wsdiag.dialer import DialError, dial
 from wsdiag.models import ErrorKind, Phase, Stopwatch
-from wsdiag.proxy import Proxy, ProxyError, connect_proxy, request_tunnel
+from wsdiag.proxy import Proxy
 from wsdiag.pusher.signing import sign_api_request
 from wsdiag.target import Endpoint
-from wsdiag.transport import connect_tcp, first_address, tls_context, wrap_tls
+from wsdiag.transport import tls_context
 
 MAX_BODY = 1_000_000  # an API reply is small; never read an endless body
 
@@ -143,73 +144,24 @@ def _open(
     verify: bool,
     proxy: Proxy | None = None,
 ) -> socket.socket:
-    if proxy is not None:
-        sock = _tunnel(endpoint, watch, timeout, proxy)
-    else:
-        sock = _direct(endpoint, watch, timeout)
-    if not endpoint.tls:
-        return sock
+    """Dial as the user's server-side library would: system resolver, every address raced."""
     try:
-        with watch.phase("tls"):
-            return wrap_tls(sock, endpoint.host, tls_context(ca_bundle, verify), timeout)
-    except ssl.SSLCertVerificationError as exc:
-        sock.close()
-        raise ApiError(
-            ErrorKind.TLS_UNTRUSTED_ISSUER,
-            f"the certificate of {endpoint.host} was not accepted: {exc.verify_message} "
-            f"(run `wsdiag tls` for the whole chain)",
-            watch.frozen(),
-        ) from None
-    except (OSError, ssl.SSLError) as exc:
-        sock.close()
-        raise ApiError(
-            ErrorKind.TLS_PROTOCOL_ERROR,
-            f"TLS with {endpoint} failed: {_describe(exc)}",
-            watch.frozen(),
-        ) from None
-
-
-def _direct(endpoint: Endpoint, watch: Stopwatch, timeout: float) -> socket.socket:
-    try:
-        with watch.phase("dns"):
-            address = first_address(endpoint.host, endpoint.port, timeout)
-    except socket.gaierror as exc:
-        raise ApiError(
-            ErrorKind.DNS_NXDOMAIN,
-            f"{endpoint.host} does not resolve: {exc.strerror}",
-            watch.frozen(),
-        ) from None
-    except TimeoutError as exc:
-        raise ApiError(ErrorKind.DNS_TIMEOUT, f"{endpoint.host}: {exc}", watch.frozen()) from None
-    try:
-        with watch.phase("connect"):
-            return connect_tcp(address, endpoint.port, timeout)
-    except OSError as exc:
-        from wsdiag.checks.reach import classify_connect_error
-
-        kind, cause, _ = classify_connect_error(exc, address, endpoint.port, timeout)
-        raise ApiError(kind, cause, watch.frozen()) from None
-
-
-def _tunnel(endpoint: Endpoint, watch: Stopwatch, timeout: float, proxy: Proxy) -> socket.socket:
-    """Through the proxy, which resolves the name: phases ``proxy`` and ``tunnel``."""
-    with watch.phase("proxy"):
-        try:
-            sock = connect_proxy(proxy, timeout)
-        except ProxyError as exc:
-            raise ApiError(exc.kind, exc.cause, watch.frozen()) from None
-    try:
-        with watch.phase("tunnel"):
-            request_tunnel(sock, proxy, endpoint.host, endpoint.port, timeout)
-    except ProxyError as exc:
-        sock.close()
-        raise ApiError(exc.kind, f"{exc.summary}: {exc.cause}", watch.frozen()) from None
-    except OSError as exc:
-        sock.close()
-        raise ApiError(
-            ErrorKind.PROXY_ERROR, f"the proxy tunnel broke: {exc}", watch.frozen()
-        ) from None
-    return sock
+        return dial(
+            endpoint.host,
+            endpoint.port,
+            timeout=timeout,
+            watch=watch,
+            proxy=proxy,
+            tls=tls_context(ca_bundle, verify) if endpoint.tls else None,
+        ).sock
+    except DialError as err:
+        found = classify_dial(err, endpoint.host, endpoint.port, timeout)
+        message = found.cause
+        if err.phase == "tls":
+            message = f"TLS with {endpoint}: {found.cause} (run `wsdiag tls` for the whole chain)"
+        elif err.phase == "tunnel":
+            message = f"{found.summary.removeprefix('proxy: ')}: {found.cause}"
+        raise ApiError(found.kind, message, watch.frozen()) from None
 
 
 def _body(data: bytes | None) -> str:

@@ -139,24 +139,28 @@ def open_tunnel(proxy: Proxy, host: str, port: int, timeout: float) -> socket.so
 
 def connect_proxy(proxy: Proxy, timeout: float) -> socket.socket:
     """TCP to the proxy itself; its failures are ProxyErrors that name the proxy, not the target."""
-    from wsdiag.transport import connect_tcp, first_address
+    from wsdiag.dialer import DialError, happy_eyeballs, system_addresses
 
     try:
-        address = first_address(proxy.host, proxy.port, timeout)
-    except TimeoutError:
-        raise ProxyError(
-            ErrorKind.DNS_TIMEOUT,
-            "proxy name does not resolve in time",
-            f"the proxy {proxy.label} (from {proxy.source}): the system resolver gave no "
-            f"answer for {proxy.host} within {timeout:g} s",
-            f"check this machine's DNS, or give {proxy.source} as an IP address",
-        ) from None
-    except OSError as exc:
-        raise _unreachable(proxy, exc, timeout) from None
+        addresses = system_addresses(proxy.host, proxy.port, timeout)
+    except DialError as err:
+        if isinstance(err.error, TimeoutError):
+            raise ProxyError(
+                ErrorKind.DNS_TIMEOUT,
+                "proxy name does not resolve in time",
+                f"the proxy {proxy.label} (from {proxy.source}): the system resolver gave no "
+                f"answer for {proxy.host} within {timeout:g} s",
+                f"check this machine's DNS, or give {proxy.source} as an IP address",
+            ) from None
+        raise _unreachable(proxy, _os_error(err.error), timeout) from None
     try:
-        return connect_tcp(address, proxy.port, timeout)
-    except OSError as exc:
-        raise _unreachable(proxy, exc, timeout) from None
+        return happy_eyeballs(addresses, proxy.port, timeout).sock
+    except DialError as err:
+        raise _unreachable(proxy, _os_error(err.error), timeout) from None
+
+
+def _os_error(exc: BaseException) -> OSError:
+    return exc if isinstance(exc, OSError) else OSError(str(exc))
 
 
 def request_tunnel(sock: socket.socket, proxy: Proxy, host: str, port: int, timeout: float) -> None:

@@ -23,7 +23,8 @@ from tests.servers.netns import (
     firewalled_host,
 )
 from wsdiag.checks import CheckOptions
-from wsdiag.checks.reach import classify_connect_error, diagnose_ports, probe_all, probe_tcp
+from wsdiag.checks.reach import diagnose_ports, probe_all, probe_tcp
+from wsdiag.classify import classify_connect_error
 from wsdiag.cli import cli
 from wsdiag.models import ErrorKind, Stage, StageResult, Status
 

@@ -42,7 +42,7 @@ def test_good_certificate(tmp_path: Path) -> None:
     assert leaf["sans"] == [NAME, "other.wsdiag.invalid"]
     assert leaf["issuer"] == root["subject"]
     assert leaf["days_left"] > 1000
-    assert [p.name for p in result.phases] == ["connect", "handshake"]
+    assert [p.name for p in result.phases] == ["connect", "tls"]
 
 
 def test_expired(tmp_path: Path) -> None:

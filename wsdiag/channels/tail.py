@@ -32,7 +32,6 @@ from wsdiag.pusher.frames import (
     subscribe_frame,
 )
 from wsdiag.target import Endpoint, Target
-from wsdiag.transport import first_address
 
 Sink = Callable[[TailEvent], None]
 PONG_TIMEOUT_S = 30.0  # pusher-js's pongTimeout
@@ -124,10 +123,8 @@ class TailSession:
             state="connecting",
             message=f"connecting to {endpoint.scheme}://{endpoint}",
         )
-        address = self._address(endpoint)
-        if address is None:
-            return self._retry_delay()
-        result, session = open_pusher(endpoint, address, self.target.app_key, self.options.check)
+        # No addresses: the dial asks the system resolver and races them, as pusher-js would.
+        result, session = open_pusher(endpoint, None, self.target.app_key, self.options.check)
         if session is None:
             return self._after_failed_connect(result)
         self._last_delay = 0.0
@@ -142,19 +139,6 @@ class TailSession:
             return self._listen(session)
         finally:
             session.close()
-
-    def _address(self, endpoint: Endpoint) -> str | None:
-        if self.options.check.proxy is not None:
-            return endpoint.host  # the proxy resolves it
-        try:
-            return first_address(endpoint.host, endpoint.port, self.options.check.timeout)
-        except OSError as exc:
-            self._emit(
-                Observed.STATE,
-                state="disconnected",
-                message=f"cannot resolve {endpoint.host}: {exc}",
-            )
-            return None
 
     def _after_failed_connect(self, result: StageResult) -> float | None:
         code = result.details.get("close_code") or result.details.get("error_code")

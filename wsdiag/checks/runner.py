@@ -84,6 +84,7 @@ def internal_error(stage: Stage, subject: str, exc: BaseException) -> StageResul
 def resolve_all(run: Run, target: Target, options: CheckOptions) -> dict[str, list[str]]:
     """Resolve every host of the target; returns host -> addresses (empty when DNS failed)."""
     from wsdiag.checks.resolve import addresses_of, resolve_host
+    from wsdiag.concurrency import map_bounded
 
     addresses: dict[str, list[str]] = {}
     if options.proxy is not None:
@@ -96,11 +97,17 @@ def resolve_all(run: Run, target: Target, options: CheckOptions) -> dict[str, li
                 Stage.RESOLVE, options.proxy.host, resolve_host, options.proxy.host, options, False
             )
         return {host: [host] for host in target.hosts}
-    for host in target.hosts:
-        result = run.call(
-            Stage.RESOLVE, host, resolve_host, host, options, target.is_public_cluster
-        )
-        addresses[host] = addresses_of(result) if result.status is not Status.FAIL else []
+    # All hosts at once (daemon threads, so Ctrl-C still exits at once): a silent
+    # resolver costs one timeout, not one per host (issue 9).
+    def resolve(host: str) -> StageResult:
+        return guarded(Stage.RESOLVE, host, resolve_host, host, options, target.is_public_cluster)
+
+    hosts = list(target.hosts)
+    started = run.offset_ms()
+    results = map_bounded(resolve, hosts, len(hosts), "wsdiag-dns")
+    for host, result in zip(hosts, results, strict=True):
+        added = run.add(result, started)
+        addresses[host] = addresses_of(added) if added.status is not Status.FAIL else []
     return addresses
 
 
@@ -121,7 +128,7 @@ def reach_all(
     run: Run, target: Target, options: CheckOptions, addresses: dict[str, list[str]]
 ) -> set[tuple[str, int]]:
     """Probe every (address, port) a client may use; returns the reachable pairs."""
-    from wsdiag.checks.reach import diagnose_ports, probe_all
+    from wsdiag.checks.reach import diagnose_ports, judge_as_client, probe_all
 
     probes: list[tuple[str, str, int]] = []
     for host, ports in _ports_by_host(target).items():
@@ -138,6 +145,8 @@ def reach_all(
     except Exception as exc:
         run.add(internal_error(Stage.REACH, target.label, exc), started)
         return set()
+    fallback_host = target.fallback.host if target.fallback else None
+    results = judge_as_client(results, fallback_host)
     reachable: set[tuple[str, int]] = set()
     for (_host, address, port), result in zip(probes, results, strict=True):
         run.add(result, started)

@@ -1,39 +1,29 @@
 """The ``tls`` stage: handshake with SNI, negotiated parameters and the whole certificate chain.
 
-Verified against certifi (or ``--ca-bundle``). When verification fails we
-shake hands a second time with verification off, only to read the chain, so
-the failure can name the issuer and the dates; that second handshake never
-turns a failure into success.
+Verified against the CAs ``wsdiag.trust`` picks (``--ca-bundle``, SSL_CERT_FILE…).
+When verification fails we shake hands a second time with verification off,
+only to read the chain, so the failure can name the issuer and the dates; that
+second handshake never turns a failure into success.
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from wsdiag.checks import CheckOptions
-from wsdiag.checks.reach import connect_failure, endpoint_label
+from wsdiag.checks.reach import connect_failure
+from wsdiag.classify import classify_tls, endpoint_label
+from wsdiag.dialer import DialError, dial
 from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
 from wsdiag.target import Endpoint
-from wsdiag.transport import connect_to, tls_context, wrap_tls
+from wsdiag.transport import tls_context
+from wsdiag.trust import ca_source
 
 EXPIRY_WARNING_DAYS = 14
-_NOT_TLS_MARKERS = (
-    "WRONG_VERSION_NUMBER",
-    "HTTP_REQUEST",
-    "RECORD_LAYER",
-    "PACKET_LENGTH_TOO_LONG",
-    "UNKNOWN_PROTOCOL",
-)
-_VERSION_MARKERS = (
-    "UNSUPPORTED_PROTOCOL",
-    "NO_PROTOCOLS_AVAILABLE",
-    "TLSV1_ALERT_PROTOCOL_VERSION",
-    "VERSION_TOO_LOW",
-    "NO_SUPPORTED_VERSIONS",
-)
 
 
 def _name(parts: Any) -> str:
@@ -87,7 +77,7 @@ def handshake_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> St
     subject = label if endpoint.host == address else f"{endpoint.host} {label}"
     details: dict[str, Any] = {
         "sni": endpoint.host,
-        "ca_bundle": options.ca_bundle or "certifi",
+        "ca_bundle": ca_source(options.ca_bundle).label,  # where the trusted CAs came from
         "verified": False,
         "chain": [],
     }
@@ -104,32 +94,34 @@ def handshake_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> St
             Stage.TLS, subject, status, summary, kind, cause, fix, details, watch.frozen()
         )
 
-    try:
-        with watch.phase("connect"):
-            sock = connect_to(endpoint.host, address, endpoint.port, options.timeout, options.proxy)
-    except OSError as exc:
-        return result(Status.FAIL, *connect_failure(exc, address, endpoint.port, options.timeout))
     context = tls_context(options.ca_bundle, options.verify_tls)
     try:
-        with watch.phase("handshake"):
-            tls_sock = wrap_tls(sock, endpoint.host, context, options.timeout)
-    except ssl.SSLCertVerificationError as exc:
-        sock.close()
-        details["chain"] = _unverified_chain(endpoint, address, options)
-        return result(Status.FAIL, *_verify_failure(exc, endpoint, details["chain"]))
-    except TimeoutError:
-        sock.close()
-        return result(
-            Status.FAIL,
-            f"no handshake reply within {options.timeout:g} s",
-            ErrorKind.TLS_HANDSHAKE_TIMEOUT,
-            "the server accepted TCP but never answered the TLS ClientHello: not a TLS "
-            "port, an overloaded server, or a middlebox holding the connection",
-            "check that this port serves TLS; compare from another network",
+        conn = dial(
+            endpoint.host,
+            endpoint.port,
+            timeout=options.timeout,
+            watch=watch,
+            addresses=None if options.proxy else [address],
+            proxy=options.proxy,
+            tls=context,
         )
-    except (ssl.SSLError, OSError) as exc:
-        sock.close()
-        return result(Status.FAIL, *_handshake_failure(exc, endpoint, address, options))
+    except DialError as err:
+        if err.phase != "tls":
+            found = connect_failure(err, endpoint.host, endpoint.port, options.timeout)
+            return result(Status.FAIL, found.summary, found.kind, found.cause, found.fix)
+        chain: list[dict[str, Any]] = []
+        spoken = ""
+        if isinstance(err.error, ssl.SSLCertVerificationError):
+            chain = details["chain"] = _unverified_chain(endpoint, address, options)
+        elif classify_tls(err.error, endpoint.host, "", options.timeout).kind is (
+            ErrorKind.TLS_NOT_TLS
+        ):
+            spoken = _peek_plaintext(endpoint, address, options)
+        where = str(endpoint)
+        found = classify_tls(err.error, endpoint.host, where, options.timeout, chain, spoken)
+        return result(Status.FAIL, found.summary, found.kind, found.cause, found.fix)
+    tls_sock = conn.sock
+    assert isinstance(tls_sock, ssl.SSLSocket)
     with tls_sock:
         details.update(
             version=tls_sock.version(),
@@ -169,108 +161,39 @@ def _success(
     return result(Status.OK, summary)
 
 
+def _redial(
+    endpoint: Endpoint, address: str, options: CheckOptions, tls: ssl.SSLContext | None
+) -> socket.socket:
+    """A second connection to the same address (or through the same proxy)."""
+    return dial(
+        endpoint.host,
+        endpoint.port,
+        timeout=options.timeout,
+        watch=Stopwatch(),  # not part of the stage's timing
+        addresses=None if options.proxy else [address],
+        proxy=options.proxy,
+        tls=tls,
+    ).sock
+
+
 def _unverified_chain(
     endpoint: Endpoint, address: str, options: CheckOptions
 ) -> list[dict[str, Any]]:
     """Read the chain without verifying it, only to explain a verification failure."""
     try:
-        sock = connect_to(endpoint.host, address, endpoint.port, options.timeout, options.proxy)
-        with wrap_tls(sock, endpoint.host, tls_context(verify=False), options.timeout) as tls_sock:
+        with _redial(endpoint, address, options, tls_context(verify=False)) as tls_sock:
+            assert isinstance(tls_sock, ssl.SSLSocket)
             return _chain(tls_sock, verified=False)
-    except (OSError, ssl.SSLError):
+    except DialError:
         return []
-
-
-def _verify_failure(
-    exc: ssl.SSLCertVerificationError, endpoint: Endpoint, chain: list[dict[str, Any]]
-) -> tuple[str, ErrorKind, str, str]:
-    message = exc.verify_message or str(exc)
-    lowered = message.lower()
-    leaf = chain[0] if chain else {}
-    now = datetime.now(UTC).replace(microsecond=0).isoformat()
-    if "expired" in lowered:
-        return (
-            f"certificate expired {leaf.get('not_after') or ''}".strip(),
-            ErrorKind.TLS_EXPIRED,
-            f"the server's certificate expired on {leaf.get('not_after', '?')} (this machine's "
-            f"clock says {now}; a wrong clock causes this too)",
-            "renew the server's certificate; if it is valid, correct this machine's clock",
-        )
-    if "not yet valid" in lowered:
-        return (
-            "certificate not yet valid",
-            ErrorKind.TLS_NOT_YET_VALID,
-            f"the certificate is valid only from {leaf.get('not_before', '?')} and this "
-            f"machine's clock says {now}: usually this clock is behind",
-            "sync this machine's clock (timedatectl set-ntp true)",
-        )
-    if "hostname" in lowered or "ip address mismatch" in lowered:
-        names = ", ".join(leaf.get("sans") or []) or leaf.get("subject", "?")
-        return (
-            f"certificate is not for {endpoint.host}",
-            ErrorKind.TLS_HOSTNAME_MISMATCH,
-            f"the certificate covers {names}, not {endpoint.host}",
-            "connect with the name the certificate was issued for, or reissue it to include "
-            f"{endpoint.host} (behind a load balancer: check which certificate it serves)",
-        )
-    issuer = (chain[-1] if chain else {}).get("issuer") or leaf.get("issuer") or "unknown"
-    return (
-        f"untrusted issuer: {issuer}",
-        ErrorKind.TLS_UNTRUSTED_ISSUER,
-        f"the chain ends at {issuer!r}, which the CA bundle does not trust ({message}); "
-        "TLS-inspection proxies, antivirus and corporate firewalls show up here with "
-        "their own CA",
-        "if this is your company's inspection CA, pass it with --ca-bundle FILE (and to your "
-        "app); for a self-signed server use --ca-bundle with its CA; update certifi if stale",
-    )
-
-
-def _handshake_failure(
-    exc: BaseException, endpoint: Endpoint, address: str, options: CheckOptions
-) -> tuple[str, ErrorKind, str, str]:
-    text = str(exc)
-    if any(marker in text for marker in _NOT_TLS_MARKERS):
-        spoken = _peek_plaintext(endpoint, address, options)
-        return (
-            "not TLS: the port answers in plain text",
-            ErrorKind.TLS_NOT_TLS,
-            f"{endpoint} does not speak TLS" + (f" (it answers {spoken!r})" if spoken else ""),
-            "use ws:// / http:// for this port (e.g. --no-tls), or the server's TLS port",
-        )
-    if any(marker in text for marker in _VERSION_MARKERS):
-        return (
-            "no TLS version in common",
-            ErrorKind.TLS_PROTOCOL_ERROR,
-            f"the server and wsdiag share no TLS version ({text}); wsdiag offers TLS 1.2 and "
-            "1.3, so the server likely speaks only TLS 1.0/1.1, which clients reject",
-            "enable TLS 1.2+ on the server or its load balancer",
-        )
-    if isinstance(exc, ConnectionResetError) or "reset" in text.lower() or "EOF" in text:
-        # A TCP reset is what SNI-filtering firewalls send; a clean close is the server's choice.
-        reset = isinstance(exc, ConnectionResetError) or "reset" in text.lower()
-        return (
-            "connection reset during the handshake" if reset else "closed during the handshake",
-            ErrorKind.TCP_RESET if reset else ErrorKind.TLS_PROTOCOL_ERROR,
-            f"the connection was cut during the TLS handshake ({text}): a firewall or proxy "
-            "filtering by SNI, or a server that rejects this client",
-            f"check firewall/SNI filtering rules for {endpoint.host}; compare from another network",
-        )
-    return (
-        f"TLS error: {text}",
-        ErrorKind.TLS_PROTOCOL_ERROR,
-        f"the TLS handshake failed: {text}",
-        "check the server's TLS configuration",
-    )
 
 
 def _peek_plaintext(endpoint: Endpoint, address: str, options: CheckOptions) -> str:
     """What the port says to a plain HTTP request, to name the protocol it speaks."""
     try:
-        with connect_to(
-            endpoint.host, address, endpoint.port, options.timeout, options.proxy
-        ) as sock:
+        with _redial(endpoint, address, options, None) as sock:
             sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
             first = sock.recv(64).decode("latin-1").splitlines()
             return first[0] if first else ""
-    except (OSError, IndexError):
+    except (DialError, OSError, IndexError):
         return ""

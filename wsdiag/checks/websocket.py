@@ -14,7 +14,8 @@ import socket
 import ssl
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import websocket
@@ -22,6 +23,8 @@ import websocket
 from wsdiag import __version__, trace
 from wsdiag.checks import CheckOptions
 from wsdiag.checks.reach import connect_failure
+from wsdiag.classify import Diagnosis
+from wsdiag.dialer import DialError, dial
 from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
 from wsdiag.pusher.codes import explain_code
 from wsdiag.pusher.frames import (
@@ -33,7 +36,7 @@ from wsdiag.pusher.frames import (
     parse_frame,
 )
 from wsdiag.target import PLACEHOLDER_KEY, Endpoint
-from wsdiag.transport import connect_to, tls_context, wrap_tls
+from wsdiag.transport import tls_context
 
 BODY_PREVIEW = 200
 
@@ -137,12 +140,17 @@ def receive_event(ws: Any, timeout: float, label: str) -> PusherEvent | None:
 
 
 def open_pusher(
-    endpoint: Endpoint, address: str, key: str, options: CheckOptions
+    endpoint: Endpoint, addresses: str | Sequence[str] | None, key: str, options: CheckOptions
 ) -> tuple[StageResult, PusherSession | None]:
-    """Connect, upgrade, handshake; a session only when connection_established came."""
+    """Connect, upgrade, handshake; a session only when connection_established came.
+
+    ``addresses`` are raced as a client races them (Happy Eyeballs); None asks
+    the system resolver, as the user's own client would.
+    """
+    addresses = [addresses] if isinstance(addresses, str) else addresses
+    address = addresses[0] if addresses else endpoint.host
     url = f"{endpoint.scheme}://{endpoint}{connection_path(key, __version__)}"
-    via = "proxy" if options.proxy else address
-    subject = f"{endpoint.scheme}://{endpoint} via {via}"
+    subject = _subject_of(endpoint, options, address)
     details: dict[str, Any] = {"url": url, "address": address}
     if options.proxy:
         details["proxy"] = options.proxy.label
@@ -160,30 +168,23 @@ def open_pusher(
         )
 
     try:
-        with watch.phase("connect"):
-            sock = connect_to(endpoint.host, address, endpoint.port, options.timeout, options.proxy)
-    except OSError as exc:
-        failure = connect_failure(exc, address, endpoint.port, options.timeout)
-        return result(Status.FAIL, *failure), None
-    if endpoint.tls:
-        try:
-            with watch.phase("tls"):
-                sock = wrap_tls(
-                    sock,
-                    endpoint.host,
-                    tls_context(options.ca_bundle, options.verify_tls),
-                    options.timeout,
-                )
-        except (OSError, ssl.SSLError) as exc:
-            sock.close()
-            cause = f"TLS handshake failed: {getattr(exc, 'verify_message', None) or exc}"
-            return result(
-                Status.FAIL,
-                cause,
-                _tls_kind(exc),
-                cause,
-                "run `wsdiag tls` on this target for the certificate chain",
-            ), None
+        conn = dial(
+            endpoint.host,
+            endpoint.port,
+            timeout=options.timeout,
+            watch=watch,
+            addresses=None if options.proxy else addresses,
+            proxy=options.proxy,
+            tls=tls_context(options.ca_bundle, options.verify_tls) if endpoint.tls else None,
+        )
+    except DialError as err:
+        details["address"] = err.address or address
+        subject = _subject_of(endpoint, options, details["address"])
+        found = _dial_failure(err, endpoint, options)
+        return result(Status.FAIL, found.summary, found.kind, found.cause, found.fix), None
+    sock = conn.sock
+    details["address"] = conn.address or address
+    subject = _subject_of(endpoint, options, details["address"])
     ws: Any = websocket.WebSocket(enable_multithread=True)
     lent = _LentSocket(sock)
     try:
@@ -265,6 +266,18 @@ def open_pusher(
         sock.close()
         return _redirected(result, details, status, ws.getheaders() or {}), None
     return _pusher_handshake(ws, sock, key, options, watch, result, details, subject)
+
+
+def _subject_of(endpoint: Endpoint, options: CheckOptions, address: str) -> str:
+    return f"{endpoint.scheme}://{endpoint} via {'proxy' if options.proxy else address}"
+
+
+def _dial_failure(err: DialError, endpoint: Endpoint, options: CheckOptions) -> Diagnosis:
+    found = connect_failure(err, endpoint.host, endpoint.port, options.timeout)
+    if err.phase != "tls":
+        return found
+    fix = f"{found.fix} (`wsdiag tls` shows the certificate chain)"
+    return replace(found, summary=f"TLS: {found.summary}", fix=fix)
 
 
 def _pusher_handshake(
@@ -488,20 +501,3 @@ def _drain(sock: socket.socket) -> bytes:
 def _interesting_headers(headers: dict[str, Any]) -> dict[str, str]:
     wanted = ("server", "via", "location", "content-type", "x-powered-by", "upgrade", "connection")
     return {k: str(v) for k, v in headers.items() if k.lower() in wanted}
-
-
-def _tls_kind(exc: BaseException) -> ErrorKind:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        message = (exc.verify_message or "").lower()
-        if "expired" in message:
-            return ErrorKind.TLS_EXPIRED
-        if "not yet valid" in message:
-            return ErrorKind.TLS_NOT_YET_VALID
-        if "hostname" in message or "ip address mismatch" in message:
-            return ErrorKind.TLS_HOSTNAME_MISMATCH
-        return ErrorKind.TLS_UNTRUSTED_ISSUER
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return ErrorKind.TLS_HANDSHAKE_TIMEOUT
-    if "WRONG_VERSION_NUMBER" in str(exc) or "record layer" in str(exc):
-        return ErrorKind.TLS_NOT_TLS
-    return ErrorKind.TLS_PROTOCOL_ERROR
