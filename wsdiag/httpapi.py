@@ -13,6 +13,7 @@ import http.client
 import json
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,7 @@ def api_request(
     verify_tls: bool = True,
     proxy: Proxy | None = None,
     clock: Any = time.time,
+    addresses: Sequence[str] | None = None,
 ) -> ApiResponse:
     """Send one signed request and read the whole reply."""
     if not (credentials.key and credentials.secret):
@@ -99,15 +101,13 @@ def api_request(
         timestamp=int(sent_at),
     )
     watch = Stopwatch()
-    sock = _open(endpoint, watch, timeout, ca_bundle, verify_tls, proxy)
+    sock = _open(endpoint, watch, timeout, ca_bundle, verify_tls, proxy, addresses)
     try:
         with watch.phase("request"):
-            conn = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=timeout)
-            conn.sock = sock  # already connected (and wrapped in TLS): just speak HTTP on it
-            headers = {"Content-Type": "application/json", "User-Agent": _user_agent()}
             trace.trace(">>", "http", f"{method} {endpoint}{path}?{signed.query} {_body(body)}")
-            conn.request(method, f"{path}?{signed.query}", body=body, headers=headers)
-            response = conn.getresponse()
+            sock.sendall(_request_bytes(endpoint, method, f"{path}?{signed.query}", body))
+            response = http.client.HTTPResponse(sock, method=method)
+            response.begin()
         with watch.phase("response"):
             data = response.read(MAX_BODY)
         trace.trace("<<", "http", f"{response.status} {response.reason} {_body(data)}")
@@ -143,14 +143,19 @@ def _open(
     ca_bundle: str | None,
     verify: bool,
     proxy: Proxy | None = None,
+    addresses: Sequence[str] | None = None,
 ) -> socket.socket:
-    """Dial as the user's server-side library would: system resolver, every address raced."""
+    """Dial as the user's server-side library would: every address raced.
+
+    ``addresses``: what the resolve stage found; None asks the system resolver.
+    """
     try:
         return dial(
             endpoint.host,
             endpoint.port,
             timeout=timeout,
             watch=watch,
+            addresses=addresses,
             proxy=proxy,
             tls=tls_context(ca_bundle, verify) if endpoint.tls else None,
         ).sock
@@ -162,6 +167,29 @@ def _open(
         elif err.phase == "tunnel":
             message = f"{found.summary.removeprefix('proxy: ')}: {found.cause}"
         raise ApiError(found.kind, message, watch.frozen()) from None
+
+
+def _request_bytes(endpoint: Endpoint, method: str, target: str, body: bytes | None) -> bytes:
+    """The whole request in one buffer, sent with one write.
+
+    http.client writes the head and the body separately; a proxy or balancer
+    relaying them with Nagle on may then hold the body until the server ACKs
+    the head, which it delays for up to 40 ms. One write leaves nothing to
+    hold back (the same stall on the receiving side: checks/websocket.py).
+    """
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    default_port = 443 if endpoint.tls else 80
+    authority = host if endpoint.port == default_port else f"{host}:{endpoint.port}"
+    lines = [
+        f"{method} {target} HTTP/1.1",
+        f"Host: {authority}",
+        f"User-Agent: {_user_agent()}",
+        "Accept-Encoding: identity",
+        "Connection: close",
+    ]
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
 
 
 def _body(data: bytes | None) -> str:

@@ -51,11 +51,13 @@ def run_wsdiag(
     stdin: str | None = None,
     limit: float = 60,
     env: dict[str, str] | None = None,
+    prefix: tuple[str, ...] | list[str] = (),
 ) -> Outcome:
-    """``env``: variables set on top of the clean user environment."""
+    """``env``: variables set on top of the clean user environment; ``prefix``: a command
+    to run wsdiag under (``ip netns exec NAME`` for a client machine behind a firewall)."""
     started = time.monotonic()
     completed = subprocess.run(
-        [sys.executable, "-m", "wsdiag", *args],
+        [*prefix, sys.executable, "-m", "wsdiag", *args],
         capture_output=True,
         text=True,
         input=stdin,

@@ -326,3 +326,51 @@ def run_in_namespace(namespace: str, fn: Callable[..., T], *args: Any) -> T:
     if "value" not in outcome:
         raise TimeoutError(f"code in namespace {namespace} did not finish")
     return outcome["value"]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class ClientHost:
+    """A client machine with IPv4 and IPv6 to the root namespace, where its servers listen.
+
+    Run a command on it with ``command`` (``ip netns exec``, which also puts the
+    namespace's own ``/etc/netns/NAME/hosts`` over /etc/hosts, so the system
+    resolver sees the names given to ``client_host``). ``block`` adds a rule to
+    its own firewall, as an office or CI network's egress filter would.
+    """
+
+    name: str
+    server_ipv4: str  # the root-namespace end of the link: bind servers here
+    server_ipv6: str
+
+    @property
+    def command(self) -> list[str]:
+        return ["ip", "netns", "exec", self.name]
+
+    def block(self, port: int, rule: Rule = "drop", family: str = "both") -> None:
+        v4, v6 = RULES[rule]
+        match = ["-A", "OUTPUT", "-p", "tcp", "--dport", str(port)]
+        if family in ("both", "ipv4"):
+            _in_ns(self.name, "iptables", *match, *v4)
+        if family in ("both", "ipv6"):
+            _in_ns(self.name, "ip6tables", *match, *v6)
+
+
+@contextlib.contextmanager
+def client_host(
+    hosts: Callable[[ClientHost], Mapping[str, Sequence[str]]] | None = None,
+) -> Iterator[ClientHost]:
+    """A client namespace; ``hosts(client)`` maps names to addresses for its hosts file
+    (a function, because the server addresses are only known once the link exists)."""
+    with _link() as link:
+        client = ClientHost(link.namespace, link.host_ipv4, link.host_ipv6)
+        etc = f"/etc/netns/{link.namespace}"
+        os.makedirs(etc, exist_ok=True)
+        lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost"]
+        for name, addresses in (hosts(client) if hosts else {}).items():
+            lines += [f"{address} {name}" for address in addresses]
+        with open(f"{etc}/hosts", "w", encoding="utf-8") as hosts_file:
+            hosts_file.write("\n".join(lines) + "\n")
+        try:
+            yield client
+        finally:
+            shutil.rmtree(etc, ignore_errors=True)

@@ -43,22 +43,27 @@ def reverse_proxy(upstream_port: int, workdir: Path) -> Iterator[int]:
 
 @contextlib.contextmanager
 def forward_proxy(
-    workdir: Path, *, connect_ports: tuple[int, ...] = (), basic_auth: tuple[str, str] | None = None
+    workdir: Path,
+    *,
+    connect_ports: tuple[int, ...] = (),
+    basic_auth: tuple[str, str] | None = None,
+    namespace: str | None = None,
 ) -> Iterator[int]:
     """tinyproxy as the forward proxy of a corporate network: CONNECT tunnels.
 
     ``connect_ports``: the only ports CONNECT may reach (403 for others), as
     proxies that allow 443 only do. ``basic_auth``: (user, password), else 407.
+    ``namespace``: run it on that client machine (its loopback, its hosts file).
     """
     extra = "".join(f"ConnectPort {port}\n" for port in connect_ports)
     if basic_auth:
         extra += f"BasicAuth {basic_auth[0]} {basic_auth[1]}\n"
-    with _tinyproxy(workdir, extra) as port:
+    with _tinyproxy(workdir, extra, namespace) as port:
         yield port
 
 
 @contextlib.contextmanager
-def _tinyproxy(workdir: Path, extra: str) -> Iterator[int]:
+def _tinyproxy(workdir: Path, extra: str, namespace: str | None = None) -> Iterator[int]:
     binary = require_tinyproxy()
     port = free_port()
     config = workdir / f"tinyproxy-{port}.conf"
@@ -66,11 +71,19 @@ def _tinyproxy(workdir: Path, extra: str) -> Iterator[int]:
         f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\nLogLevel Critical\n{extra}"
     )
     # -d: stay in the foreground, so this PID is the proxy and killing it stops it.
+    prefix = ["ip", "netns", "exec", namespace] if namespace else []
     process = subprocess.Popen(
-        [binary, "-d", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [*prefix, binary, "-d", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
-        _wait_listening(port, process)
+        if namespace:
+            from tests.servers.netns import run_in_namespace
+
+            run_in_namespace(namespace, _wait_listening, port, process)
+        else:
+            _wait_listening(port, process)
         yield port
     finally:
         process.kill()

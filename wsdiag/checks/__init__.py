@@ -7,7 +7,8 @@ and ``wsdiag.checks.runner`` turns them into ``ErrorKind.INTERNAL`` records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,3 +25,6 @@ class CheckOptions:
     verify_tls: bool = True
     ping_count: int = 5
     proxy: Proxy | None = None  # every connection through this HTTP proxy (CONNECT)
+    # Host → addresses the resolve stage found (with --resolver, what it said): the
+    # later stages connect to these instead of asking the system resolver again.
+    resolved: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -153,6 +153,7 @@ def _call(
             ca_bundle=options.ca_bundle,
             verify_tls=options.verify_tls,
             proxy=options.proxy,
+            addresses=options.resolved.get(target.api.host),
         )
     except ApiError as exc:
         return StageResult(

@@ -13,12 +13,12 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from wsdiag.channels.auth import LocalAuthorizer
 from wsdiag.checks import CheckOptions
-from wsdiag.checks.api import query_channels
+from wsdiag.checks.api import explain_response, query_channels
 from wsdiag.checks.ping import latency_stats
 from wsdiag.checks.websocket import PusherSession, SessionClosed, open_pusher
 from wsdiag.credentials import Credentials
@@ -40,14 +40,20 @@ def check_subscription_and_delivery(
     credentials: Credentials,
     options: CheckOptions,
     endpoint: Endpoint,
-    address: str,
+    addresses: Sequence[str],
     add: Sink,
     events: int = 5,
+    api_failure: StageResult | None = None,
 ) -> None:
-    """Subscribe on a fresh connection, then publish and receive ``events`` test events."""
+    """Subscribe on a fresh connection, then publish and receive ``events`` test events.
+
+    ``api_failure``: the api stage's failure. Nothing can be published then, so
+    delivery is skipped with that reason instead of waiting for events that were
+    never accepted (and calling them lost).
+    """
     channel = f"private-wsdiag-{secrets.token_hex(6)}"
     subject = f"{channel} via {endpoint.scheme}://{endpoint}"
-    connected, session = open_pusher(endpoint, address, target.app_key, options)
+    connected, session = open_pusher(endpoint, addresses, target.app_key, options)
     if session is None:
         add(
             StageResult(
@@ -63,6 +69,10 @@ def check_subscription_and_delivery(
         subscribed = add(_subscribe(session, credentials, channel, subject, options))
         if subscribed.status is not Status.OK:
             add(StageResult(Stage.DELIVERY, subject, Status.SKIPPED, "skipped: no subscription"))
+            return
+        if api_failure is not None:
+            why = f"skipped: the HTTP API failed ({api_failure.summary}), nothing can be published"
+            add(StageResult(Stage.DELIVERY, subject, Status.SKIPPED, why))
             return
         add(_deliver(session, target, credentials, channel, subject, options, events))
     finally:
@@ -163,13 +173,17 @@ class _Publisher(threading.Thread):
                     ca_bundle=self.options.ca_bundle,
                     verify_tls=self.options.verify_tls,
                     proxy=self.options.proxy,
+                    addresses=self.options.resolved.get(self.target.api.host),
                 )
             except ApiError as exc:
                 self.error, self.error_kind = str(exc), exc.kind
                 return
-            if reply.status != 200:
-                self.error = f"publish answered HTTP {reply.status}: {reply.text[:120]}"
-                self.error_kind = ErrorKind.API_UNEXPECTED_STATUS
+            # Judged as the api stage judges a reply: soketi reports some errors (a wrong
+            # app id among them) as HTTP 200 with an error body.
+            judged = explain_response(reply, self.credentials, self.channel)
+            if judged.failed:
+                self.error = f"publish failed: {judged.summary}"
+                self.error_kind = judged.kind or ErrorKind.API_UNEXPECTED_STATUS
                 return
 
 

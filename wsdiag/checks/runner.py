@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from wsdiag.checks import CheckOptions
@@ -97,6 +97,7 @@ def resolve_all(run: Run, target: Target, options: CheckOptions) -> dict[str, li
                 Stage.RESOLVE, options.proxy.host, resolve_host, options.proxy.host, options, False
             )
         return {host: [host] for host in target.hosts}
+
     # All hosts at once (daemon threads, so Ctrl-C still exits at once): a silent
     # resolver costs one timeout, not one per host (issue 9).
     def resolve(host: str) -> StageResult:
@@ -179,6 +180,21 @@ def pick_addresses(
     return picked
 
 
+def usable_addresses(
+    candidates: Sequence[str], port: int, reachable: set[tuple[str, int]]
+) -> list[str]:
+    """Every reachable address, in the resolver's order, for a Happy Eyeballs race."""
+    return [address for address in candidates if (address, port) in reachable]
+
+
+@dataclass(frozen=True)
+class WorkingPath:
+    """A WebSocket path that connected, and the addresses a client may race on it."""
+
+    endpoint: Endpoint
+    addresses: tuple[str, ...]
+
+
 def _unreachable_reason(
     addresses: dict[str, list[str]],
     endpoint: Endpoint,
@@ -228,12 +244,15 @@ def connect_all(
     *,
     ping: bool = True,
     tls_failed: set[tuple[str, int]] | None = None,
-) -> tuple[Endpoint, str] | None:
+) -> WorkingPath | None:
     """Upgrade and Pusher handshake on every WebSocket path; ping on the first that works.
 
+    Each path races its reachable addresses as a client does (Happy Eyeballs).
     Addresses whose TLS handshake already failed are not tried again: the tls
     record says why, and a second wait on a silent server would double the run.
-    Returns the first path that connected (endpoint, address), for the end-to-end checks.
+    A failure on an alternate path (ws:// on 80) while the client's own path
+    (wss:// on 443) works is a warning: pusher-js never needs it.
+    Returns the first path that connected, for the end-to-end checks.
     """
     tls_failed = tls_failed or set()
     usable = reachable - tls_failed
@@ -241,23 +260,25 @@ def connect_all(
     from wsdiag.checks.websocket import open_pusher
 
     pinged = False
-    working: tuple[Endpoint, str] | None = None
+    working: WorkingPath | None = None
     for endpoint in target.websocket_paths:
         label = f"{endpoint.scheme}://{endpoint}"
-        picked = pick_addresses(addresses.get(endpoint.host, []), endpoint.port, usable)
-        if not picked:
+        candidates = usable_addresses(addresses.get(endpoint.host, []), endpoint.port, usable)
+        if not candidates:
             run.skip(Stage.WEBSOCKET, label, _unreachable_reason(addresses, endpoint, tls_failed))
             continue
         started = run.offset_ms()
         try:
-            result, session = open_pusher(endpoint, picked[0], target.app_key, options)
+            result, session = open_pusher(endpoint, candidates, target.app_key, options)
         except Exception as exc:
             run.add(internal_error(Stage.WEBSOCKET, label, exc), started)
             continue
+        if result.failed and working is not None and endpoint != target.websocket:
+            result = _alternate_failure(result, working.endpoint)
         run.add(result, started)
         if session is None:
             continue
-        working = working or (endpoint, picked[0])
+        working = working or WorkingPath(endpoint, tuple(candidates))
         try:
             if ping and not pinged and options.ping_count > 0:
                 pinged = True
@@ -267,27 +288,41 @@ def connect_all(
     return working
 
 
+def _alternate_failure(result: StageResult, working: Endpoint) -> StageResult:
+    consequence = (
+        f"; {working.scheme}://{working} works and is what pusher-js uses by default, "
+        "so only clients configured for this path are affected"
+    )
+    return replace(result, status=Status.WARN, cause=f"{result.cause}{consequence}")
+
+
 def end_to_end(
     run: Run,
     target: Target,
     options: CheckOptions,
     credentials: Credentials,
-    working: tuple[Endpoint, str] | None,
+    working: WorkingPath | None,
     events: int,
 ) -> None:
     """HTTP API, private subscription and delivery latency (``check`` with credentials)."""
     from wsdiag.checks.delivery import check_api, check_subscription_and_delivery
 
-    run.call(Stage.API, f"{target.api}", check_api, target, credentials, options)
+    api = run.call(Stage.API, f"{target.api}", check_api, target, credentials, options)
     if working is None:
         run.skip(Stage.SUBSCRIBE, target.label, "no WebSocket path works")
         run.skip(Stage.DELIVERY, target.label, "no WebSocket path works")
         return
-    endpoint, address = working
     started = run.offset_ms()
     try:
         check_subscription_and_delivery(
-            target, credentials, options, endpoint, address, run.add, events
+            target,
+            credentials,
+            options,
+            working.endpoint,
+            working.addresses,
+            run.add,
+            events,
+            api_failure=api if api.failed else None,
         )
     except Exception as exc:
         run.add(internal_error(Stage.DELIVERY, target.label, exc), started)
@@ -320,6 +355,8 @@ def check_target(
     addresses = resolve_all(run, target, options)
     if stages == (Stage.RESOLVE,):
         return report
+    if options.proxy is None:
+        options = replace(options, resolved={h: tuple(a) for h, a in addresses.items() if a})
     reachable = reach_all(run, target, options, addresses)
     tls_failed: set[tuple[str, int]] = set()
     if Stage.TLS in stages:

@@ -1,0 +1,92 @@
+"""A TCP relay to a real server, optionally terminating TLS: "soketi behind a TLS front".
+
+The listening socket is passed in, so a test can bind it inside a network
+namespace (``netns.run_in_namespace``) behind real firewall rules while the
+relay's threads and the upstream connection stay in the test process. Each
+accepted connection gets its own upstream connection; bytes are copied both
+ways as they come, Nagle off, as a load balancer in TCP mode does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _serve_one(
+    conn: socket.socket, upstream: tuple[str, int], context: ssl.SSLContext | None
+) -> None:
+    try:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        client: socket.socket = conn
+        if context is not None:
+            conn.settimeout(5)
+            client = context.wrap_socket(conn, server_side=True)
+            client.settimeout(None)
+        server = socket.create_connection(upstream, timeout=5)
+        server.settimeout(None)
+        server.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, ssl.SSLError):
+        conn.close()
+        return
+    back = threading.Thread(target=_pump, args=(server, client), daemon=True)
+    back.start()
+    _pump(client, server)
+    back.join(timeout=5)
+    client.close()
+    server.close()
+
+
+@contextlib.contextmanager
+def relay(
+    listener: socket.socket, upstream: tuple[str, int], context: ssl.SSLContext | None = None
+) -> Iterator[None]:
+    """Serve ``listener`` (bound and listening) until the block ends."""
+    stop = threading.Event()
+    listener.settimeout(0.2)
+
+    def accept_loop() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=_serve_one, args=(conn, upstream, context), daemon=True).start()
+
+    thread = threading.Thread(target=accept_loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def listening_socket(address: str, port: int) -> socket.socket:
+    """A listening TCP socket (call it inside a namespace to listen there)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.bind((address, port))
+    sock.listen(64)
+    return sock
