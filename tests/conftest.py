@@ -22,6 +22,15 @@ def hermetic_proxy_settings() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def hermetic_trust_settings() -> Iterator[None]:
+    """Tests pick the CAs they trust: a machine's SSL_CERT_FILE must not steer them (issue 9)."""
+    with mock.patch.dict(os.environ):
+        for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE"):
+            os.environ.pop(name, None)
+        yield
+
+
 @pytest.fixture(scope="session")
 def soketi() -> Iterator[Soketi]:
     """One soketi for the session (app 12345, key wsdiag-test-key)."""

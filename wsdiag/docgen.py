@@ -38,6 +38,11 @@ ENVIRONMENT = {
     "HTTPS_PROXY": "HTTP proxy to tunnel every connection through (also https_proxy, "
     "ALL_PROXY, all_proxy, http_proxy); --proxy wins.",
     "NO_PROXY": "Hosts to reach directly, not through the proxy (names, .suffixes, IP/CIDR, *).",
+    "SSL_CERT_FILE": "PEM file of the CAs to trust when --ca-bundle is not given.",
+    "SSL_CERT_DIR": "Directory of hashed CA certificates to trust when --ca-bundle is not given "
+    "(with SSL_CERT_FILE, both are used).",
+    "REQUESTS_CA_BUNDLE": "CAs to trust when neither --ca-bundle nor SSL_CERT_FILE/SSL_CERT_DIR "
+    "is set (a file or a directory); else certifi's bundle.",
     "NO_COLOR": "Turn colour off.",
 }
 DATE = "2026-11"  # fixed, so regenerating does not churn the pages

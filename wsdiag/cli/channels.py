@@ -364,7 +364,7 @@ def tail(**opts: Any) -> None:
             raise click.UsageError(
                 "decrypting needs PyNaCl: pip install 'wsdiag[encryption]' (or pip install pynacl)"
             )
-    check = check_options_from(opts, target)
+    check = check_options_from(opts, target, announce_trust=True)
     _start_trace(opts, creds.secret)
     renderer = _tail_renderer(opts)
     session = TailSession(

@@ -111,8 +111,12 @@ def network_options(fn: F) -> F:
             ),
             click.option(
                 "--ca-bundle",
-                type=FilePath(exists=True, dir_okay=False),
-                help="PEM file of CAs to trust instead of certifi's bundle (private/corporate CA).",
+                # Not exists=True: wsdiag.trust says what is wrong with the file and how to fix it.
+                type=FilePath(readable=False),
+                metavar="FILE",
+                help="PEM file of the CAs to trust (a private or corporate CA) [default: "
+                "$SSL_CERT_FILE and/or $SSL_CERT_DIR, else $REQUESTS_CA_BUNDLE, else certifi's "
+                "bundle].",
             ),
             click.option(
                 "--insecure",
@@ -288,13 +292,51 @@ def proxy_from(opts: dict[str, Any], target: Target) -> Proxy | None:
     return proxy
 
 
-def check_options_from(opts: dict[str, Any], target: Target) -> CheckOptions:
+class TrustSettingError(click.ClickException):
+    """A CA bundle that cannot be loaded: a usage error on one line, before anything is sent."""
+
+    exit_code = ExitCode.USAGE
+
+
+def trust_from(opts: dict[str, Any], target: Target) -> None:
+    """Load the CAs to trust once, up front (issue 9): a bad bundle is a usage error.
+
+    --ca-bundle is checked even with --insecure (the user named it); the
+    environment's bundles are not then, as nothing is verified. The source is
+    kept as a note when it came from the environment and TLS is spoken.
+    """
+    from wsdiag.trust import TrustError, ca_source, check_source
+
+    source = ca_source(opts.get("ca_bundle"))
+    if opts.get("insecure") and source.from_environment:
+        return
+    try:
+        check_source(source)
+    except TrustError as exc:
+        raise TrustSettingError(str(exc)) from None
+    endpoints = [target.websocket, target.api, target.fallback, *target.alternates]
+    auth_endpoint = str(opts.get("auth_endpoint") or "")
+    speaks_tls = any(e and e.tls for e in endpoints) or auth_endpoint.startswith("https:")
+    if source.from_environment and speaks_tls and not opts.get("insecure"):
+        opts["_trust_note"] = f"trusting CAs from {source.label} (--ca-bundle FILE overrides)"
+
+
+def check_options_from(
+    opts: dict[str, Any], target: Target, *, announce_trust: bool = False
+) -> CheckOptions:
+    """The stages' options; ``announce_trust``: say on stderr where trusted CAs come from.
+
+    Commands with a report get that as a note in the report instead (``finish_report``).
+    """
+    trust_from(opts, target)  # first: a usage error ends the run before any warning
     if opts.get("insecure"):
         click.echo(
             "WARNING: --insecure: TLS certificates are NOT verified; "
             "a working result proves nothing about the certificate.",
             err=True,
         )
+    if announce_trust and opts.get("_trust_note"):
+        click.echo(f"note: {opts['_trust_note']}", err=True)
     return CheckOptions(
         timeout=opts["timeout"],
         resolver=opts.get("resolver"),
@@ -329,6 +371,8 @@ def make_report_renderer(opts: dict[str, Any], *, detailed: bool) -> Any:
 
 def finish_report(report: Report, renderer: Any, opts: dict[str, Any]) -> None:
     """Apply thresholds, render, write --junit and annotations, exit with the report's code."""
+    if opts.get("_trust_note") and opts["_trust_note"] not in report.notes:
+        report.notes.append(opts["_trust_note"])
     if opts.get("max_latency_ms") and not report.interrupted:
         from wsdiag.checks.thresholds import latency_findings
 
