@@ -1,0 +1,1 @@
+"""wsdiag's verdict against the real client (pusher-js in Node), condition by condition."""
