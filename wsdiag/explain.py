@@ -47,6 +47,14 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "this machine has no DNS resolver configured",
         "fix /etc/resolv.conf or the network's DHCP; or pass --resolver",
     ),
+    _K.DNS_RESOLVER_UNREACHABLE: (
+        "resolver unreachable",
+        "the query could not reach the resolver: no route to it (ENETUNREACH), its host "
+        "or a firewall rejected it (EHOSTUNREACH), or nothing listens on its port (ICMP port "
+        "unreachable, ECONNREFUSED); the report names the resolver and the errno",
+        "check the resolver's address and port and the network connection or VPN; with "
+        "--resolver, leave it out to compare with the system's resolver",
+    ),
     _K.DNS_PRIVATE_ANSWER: (
         "private answer for a public host",
         "a public Pusher host resolved to a private or local address: a captive "

@@ -42,6 +42,7 @@ class ErrorKind(StrEnum):
     DNS_SERVFAIL = "dns_servfail"
     DNS_TIMEOUT = "dns_timeout"
     DNS_NO_RESOLVER = "dns_no_resolver"
+    DNS_RESOLVER_UNREACHABLE = "dns_resolver_unreachable"  # no route, port unreachable …
     DNS_PRIVATE_ANSWER = "dns_private_answer"  # a warning: captive portal, split horizon, hijack
     # TCP
     TCP_REFUSED = "tcp_refused"

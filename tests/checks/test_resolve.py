@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.dns import dns_server
+from tests.servers.dns import closed_udp_port, dns_server
 from wsdiag.checks import CheckOptions
-from wsdiag.checks.resolve import addresses_of, parse_resolver, resolve_host
+from wsdiag.checks.resolve import (
+    addresses_of,
+    compare_hint,
+    parse_resolver,
+    resolve_host,
+    server_label,
+)
 from wsdiag.models import ErrorKind, Status
 
 ZONE = {
@@ -52,7 +58,9 @@ def test_ipv4_and_ipv6(server) -> None:
         {"address": "2600:1f18::1", "family": "ipv6", "ttl": 30},
     ]
     assert result.summary.startswith("2 IPv4, 1 IPv6 via 127.0.0.1:")
-    assert [p.name for p in result.phases] == ["a", "aaaa"]
+    # A and AAAA run side by side: one phase, the wall time, not their sum (issue 9).
+    assert [p.name for p in result.phases] == ["dns"]
+    assert result.elapsed_ms >= max(q["ms"] for q in result.details["queries"])
     assert addresses_of(result) == ["54.1.1.1", "54.1.1.2", "2600:1f18::1"]
 
 
@@ -99,6 +107,50 @@ def test_silent_resolver_times_out_in_bounded_time(server) -> None:
     assert result.kind is ErrorKind.DNS_TIMEOUT
     assert time.monotonic() - started < 2.0
     assert "--resolver" in result.fix
+
+
+def test_silent_resolver_time_is_the_wall_time_not_the_sum(server) -> None:
+    started = time.monotonic()
+    result = resolve(server, "slow.test", timeout=1.0)
+    wall_ms = (time.monotonic() - started) * 1000
+    assert [q["ms"] > 900 for q in result.details["queries"]] == [True, True]
+    assert result.elapsed_ms <= wall_ms < 1500
+
+
+def test_closed_port_is_an_unreachable_resolver_at_once() -> None:
+    # Issue 9: ICMP port unreachable is an answer. It was a 'silent' resolver after
+    # the whole timeout (dnspython's unconnected socket never hears the ICMP).
+    port = closed_udp_port()
+    options = CheckOptions(timeout=5.0, resolver=("127.0.0.1", port))
+    started = time.monotonic()
+    result = resolve_host("ws-mt1.pusher.com", options, True)
+    assert time.monotonic() - started < 1.0
+    assert result.kind is ErrorKind.DNS_RESOLVER_UNREACHABLE
+    assert (
+        result.summary
+        == f"resolver 127.0.0.1:{port} unreachable: nothing listens there (ECONNREFUSED)"
+    )
+    assert "ICMP port unreachable" in result.cause
+    assert "--resolver" in result.fix and f"127.0.0.1:{port}" not in result.fix
+    assert [q["rcode"] for q in result.details["queries"]] == ["UNREACHABLE", "UNREACHABLE"]
+
+
+@pytest.mark.parametrize(
+    ("in_use", "hint"),
+    [
+        (["127.0.0.53"], "compare with --resolver 1.1.1.1"),
+        (["1.1.1.1"], "compare with --resolver 9.9.9.9"),
+        (["10.0.0.1", "1.1.1.1"], "compare with --resolver 9.9.9.9"),
+        (["1.1.1.1", "9.9.9.9", "8.8.8.8"], "compare with another resolver"),
+    ],
+)
+def test_never_suggests_a_resolver_already_asked(in_use: list[str], hint: str) -> None:
+    assert compare_hint(in_use) == hint
+
+
+def test_server_label_brackets_ipv6() -> None:
+    assert server_label("1.1.1.1", 53) == "1.1.1.1:53"
+    assert server_label("2606:4700:4700::1111", 53) == "[2606:4700:4700::1111]:53"
 
 
 def test_private_answers_warn_for_a_public_host_only(server) -> None:

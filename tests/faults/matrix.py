@@ -46,6 +46,13 @@ FAULTS: tuple[Fault, ...] = (
         "dns.silent", "DNS", "resolver never answers", "DNS server: drops queries", _K.DNS_TIMEOUT
     ),
     Fault(
+        "dns.resolver_unreachable",
+        "DNS",
+        "resolver unreachable: nothing listens on its port, or no route to it",
+        "--resolver at a closed loopback UDP port; a namespace without a route",
+        _K.DNS_RESOLVER_UNREACHABLE,
+    ),
+    Fault(
         "dns.private",
         "DNS",
         "public cluster answered with a loopback address (then refused there: exit 1)",

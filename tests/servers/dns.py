@@ -79,10 +79,23 @@ def _serve(sock: socket.socket, zone: Zone, server: DnsServer, stop: threading.E
             sock.sendto(response.to_wire(), peer)
 
 
+def closed_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port nothing listens on: queries to it meet ICMP port unreachable."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
 @contextlib.contextmanager
-def dns_server(zone: Zone) -> Iterator[DnsServer]:
+def dns_server(zone: Zone, host: str = "127.0.0.1", port: int = 0) -> Iterator[DnsServer]:
+    """``host``/``port``: another address (a namespace's peer) or port 53 for resolv.conf."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     sock.settimeout(0.1)
     server = DnsServer(sock.getsockname())
     stop = threading.Event()
