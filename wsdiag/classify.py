@@ -308,20 +308,26 @@ def _verify_failure(
     kind = tls_verify_kind(exc)
     leaf = chain[0] if chain else {}
     now = datetime.now(UTC).replace(microsecond=0).isoformat()
+    # Without the chain (a using stage that did not read it) the dates are not known:
+    # say so instead of printing "?", and point at the stage that shows them.
+    not_after = leaf.get("not_after")
+    not_before = leaf.get("not_before")
     if kind is ErrorKind.TLS_EXPIRED:
+        when = f"on {not_after}" if not_after else "(`wsdiag tls` shows the dates)"
         return Diagnosis(
             kind,
-            f"certificate expired {leaf.get('not_after') or ''}".strip(),
-            f"the server's certificate expired on {leaf.get('not_after', '?')} (this machine's "
+            f"certificate expired {not_after or ''}".strip(),
+            f"the server's certificate expired {when} (this machine's "
             f"clock says {now}; a wrong clock causes this too)",
             "renew the server's certificate; if it is valid, correct this machine's clock",
         )
     if kind is ErrorKind.TLS_NOT_YET_VALID:
+        since = f"only from {not_before}" if not_before else "only from a later date"
         return Diagnosis(
             kind,
             "certificate not yet valid",
-            f"the certificate is valid only from {leaf.get('not_before', '?')} and this "
-            f"machine's clock says {now}: usually this clock is behind",
+            f"the certificate is valid {since} and this machine's clock says {now}: "
+            "usually this clock is behind",
             "sync this machine's clock (timedatectl set-ntp true)",
         )
     if kind is ErrorKind.TLS_HOSTNAME_MISMATCH:
