@@ -11,7 +11,6 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
-import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,14 +19,13 @@ from typing import Any
 from wsdiag import trace
 from wsdiag.classify import classify_dial
 from wsdiag.credentials import Credentials
-from wsdiag.dialer import DialError, dial
+from wsdiag.dialer import DialError
+from wsdiag.exchange import http_exchange
 from wsdiag.models import ErrorKind, Phase, Stopwatch
 from wsdiag.proxy import Proxy
 from wsdiag.pusher.signing import sign_api_request
 from wsdiag.target import Endpoint
 from wsdiag.transport import tls_context
-
-MAX_BODY = 1_000_000  # an API reply is small; never read an endless body
 
 
 class ApiError(Exception):
@@ -101,16 +99,21 @@ def api_request(
         timestamp=int(sent_at),
     )
     watch = Stopwatch()
-    sock = _open(endpoint, watch, timeout, ca_bundle, verify_tls, proxy, addresses)
+    trace.trace(">>", "http", f"{method} {endpoint}{path}?{signed.query} {_body(body)}")
     try:
-        with watch.phase("request"):
-            trace.trace(">>", "http", f"{method} {endpoint}{path}?{signed.query} {_body(body)}")
-            sock.sendall(_request_bytes(endpoint, method, f"{path}?{signed.query}", body))
-            response = http.client.HTTPResponse(sock, method=method)
-            response.begin()
-        with watch.phase("response"):
-            data = response.read(MAX_BODY)
-        trace.trace("<<", "http", f"{response.status} {response.reason} {_body(data)}")
+        reply = http_exchange(
+            endpoint,
+            method,
+            f"{path}?{signed.query}",
+            body=body,
+            timeout=timeout,
+            watch=watch,
+            tls=tls_context(ca_bundle, verify_tls) if endpoint.tls else None,
+            proxy=proxy,
+            addresses=addresses,
+        )
+    except DialError as err:
+        raise _dial_failed(err, endpoint, timeout, watch) from None
     except TimeoutError:
         raise ApiError(
             ErrorKind.API_TIMEOUT, f"no reply within {timeout:g} s", watch.frozen()
@@ -119,77 +122,30 @@ def api_request(
         raise ApiError(
             ErrorKind.API_BAD_REPLY, f"the connection broke: {_describe(exc)}", watch.frozen()
         ) from None
-    finally:
-        sock.close()
-    date = response.getheader("Date")
+    trace.trace("<<", "http", f"{reply.status} {reply.reason} {_body(reply.body)}")
     return ApiResponse(
         method=method,
         path=path,
-        status=response.status,
-        reason=response.reason,
-        headers={k.lower(): v for k, v in response.getheaders()},
-        body=data,
+        status=reply.status,
+        reason=reply.reason,
+        headers=reply.headers,
+        body=reply.body,
         phases=watch.frozen(),
         string_to_sign=signed.string_to_sign,
         sent_at=sent_at,
-        server_date=_parse_date(date),
+        server_date=_parse_date(reply.headers.get("date")),
     )
 
 
-def _open(
-    endpoint: Endpoint,
-    watch: Stopwatch,
-    timeout: float,
-    ca_bundle: str | None,
-    verify: bool,
-    proxy: Proxy | None = None,
-    addresses: Sequence[str] | None = None,
-) -> socket.socket:
-    """Dial as the user's server-side library would: every address raced.
-
-    ``addresses``: what the resolve stage found; None asks the system resolver.
-    """
-    try:
-        return dial(
-            endpoint.host,
-            endpoint.port,
-            timeout=timeout,
-            watch=watch,
-            addresses=addresses,
-            proxy=proxy,
-            tls=tls_context(ca_bundle, verify) if endpoint.tls else None,
-        ).sock
-    except DialError as err:
-        found = classify_dial(err, endpoint.host, endpoint.port, timeout)
-        message = found.cause
-        if err.phase == "tls":
-            message = f"TLS with {endpoint}: {found.cause} (run `wsdiag tls` for the whole chain)"
-        elif err.phase == "tunnel":
-            message = f"{found.summary.removeprefix('proxy: ')}: {found.cause}"
-        raise ApiError(found.kind, message, watch.frozen()) from None
-
-
-def _request_bytes(endpoint: Endpoint, method: str, target: str, body: bytes | None) -> bytes:
-    """The whole request in one buffer, sent with one write.
-
-    http.client writes the head and the body separately; a proxy or balancer
-    relaying them with Nagle on may then hold the body until the server ACKs
-    the head, which it delays for up to 40 ms. One write leaves nothing to
-    hold back (the same stall on the receiving side: checks/websocket.py).
-    """
-    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
-    default_port = 443 if endpoint.tls else 80
-    authority = host if endpoint.port == default_port else f"{host}:{endpoint.port}"
-    lines = [
-        f"{method} {target} HTTP/1.1",
-        f"Host: {authority}",
-        f"User-Agent: {_user_agent()}",
-        "Accept-Encoding: identity",
-        "Connection: close",
-    ]
-    if body is not None:
-        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+def _dial_failed(err: DialError, endpoint: Endpoint, timeout: float, watch: Stopwatch) -> ApiError:
+    """No connection: the one classifier names why, as for every other stage."""
+    found = classify_dial(err, endpoint.host, endpoint.port, timeout)
+    message = found.cause
+    if err.phase == "tls":
+        message = f"TLS with {endpoint}: {found.cause} (run `wsdiag tls` for the whole chain)"
+    elif err.phase == "tunnel":
+        message = f"{found.summary.removeprefix('proxy: ')}: {found.cause}"
+    return ApiError(found.kind, message, watch.frozen())
 
 
 def _body(data: bytes | None) -> str:
@@ -208,9 +164,3 @@ def _parse_date(value: str | None) -> float | None:
 
 def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
-
-
-def _user_agent() -> str:
-    from wsdiag import __version__
-
-    return f"wsdiag/{__version__}"

@@ -10,16 +10,14 @@ when the secret is known — the signature itself, naming what went wrong.
 from __future__ import annotations
 
 import hmac
+import http.client
 import json
 import re
-import ssl
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsdiag import trace
 from wsdiag.models import ErrorKind
@@ -29,6 +27,9 @@ from wsdiag.pusher.signing import (
     presence_channel_data,
     sign_channel,
 )
+
+if TYPE_CHECKING:
+    from wsdiag.proxy import Proxy
 
 _AUTH_VALUE = re.compile(r"^(?P<key>[^:]+):(?P<sig>[0-9a-f]{64})$")
 BODY_PREVIEW = 200
@@ -85,6 +86,7 @@ class EndpointAuthorizer:
     timeout: float = 5.0
     ca_bundle: str | None = None
     verify_tls: bool = True
+    proxy: Proxy | None = None  # the same proxy as every other connection
 
     def authorize(self, socket_id: str, channel: str) -> ChannelAuth:
         started = time.perf_counter()
@@ -107,45 +109,53 @@ class EndpointAuthorizer:
         return auth
 
     def _post(self, socket_id: str, channel: str) -> tuple[int, bytes, str]:
-        form = urllib.parse.urlencode({"socket_id": socket_id, "channel_name": channel}).encode()
-        request = urllib.request.Request(self.url, data=form, method="POST")
-        request.add_header("Content-Type", "application/x-www-form-urlencoded")
-        request.add_header("Accept", "application/json")
-        for name, value in self.headers:
-            request.add_header(name, value)
-        opener = urllib.request.build_opener(
-            _NoRedirect(), urllib.request.HTTPSHandler(context=self._tls())
-        )
-        try:
-            with opener.open(request, timeout=self.timeout) as response:
-                return (
-                    response.status,
-                    response.read(100_000),
-                    response.headers.get("Content-Type", ""),
-                )
-        except urllib.error.HTTPError as exc:
-            body = exc.read(100_000) if exc.fp else b""
-            return exc.code, body, exc.headers.get("Content-Type", "") if exc.headers else ""
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise AuthError(
-                ErrorKind.AUTH_ENDPOINT_ERROR,
-                f"could not reach the auth endpoint {self.url}: {reason}",
-                "check the URL and that the app is running; test it with curl -X POST",
-                {"url": self.url},
-            ) from None
-
-    def _tls(self) -> ssl.SSLContext:
+        """POST the form as pusher-js does, through the one dialer (proxy, Happy Eyeballs)."""
+        from wsdiag.classify import classify_dial
+        from wsdiag.dialer import DialError
+        from wsdiag.exchange import http_exchange
+        from wsdiag.models import Stopwatch
+        from wsdiag.target import Endpoint
         from wsdiag.transport import tls_context
 
-        return tls_context(self.ca_bundle, self.verify_tls, alpn=())
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect from an auth endpoint is an answer (usually: log in first), not a detour."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+        url = urllib.parse.urlsplit(self.url)
+        secure = url.scheme == "https"
+        endpoint = Endpoint(url.hostname or "", url.port or (443 if secure else 80), secure)
+        form = urllib.parse.urlencode({"socket_id": socket_id, "channel_name": channel}).encode()
+        headers = [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Accept", "application/json"),
+            *self.headers,
+        ]
+        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        try:
+            reply = http_exchange(
+                endpoint,
+                "POST",
+                target,
+                body=form,
+                headers=headers,
+                timeout=self.timeout,
+                watch=Stopwatch(),
+                tls=tls_context(self.ca_bundle, self.verify_tls, alpn=()) if secure else None,
+                proxy=self.proxy,
+            )
+        except DialError as err:
+            found = classify_dial(err, endpoint.host, endpoint.port, self.timeout)
+            raise AuthError(
+                ErrorKind.AUTH_ENDPOINT_ERROR,
+                f"could not reach the auth endpoint {self.url}: {found.summary} "
+                f"[{found.kind}]: {found.cause}",
+                f"{found.fix}; test the endpoint with curl -X POST",
+                {"url": self.url, "kind": str(found.kind)},
+            ) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise AuthError(
+                ErrorKind.AUTH_ENDPOINT_ERROR,
+                f"the auth endpoint {self.url} did not answer: {exc or type(exc).__name__}",
+                "check that the app is running; test it with curl -X POST",
+                {"url": self.url},
+            ) from None
+        return reply.status, reply.body[:100_000], reply.headers.get("content-type", "")
 
 
 _STATUS_HINTS = {

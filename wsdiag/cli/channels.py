@@ -245,7 +245,7 @@ def _auth_headers(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return headers
 
 
-def _authorizer(opts: dict[str, Any], key: str, secret: str | None, timeout: float) -> Any:
+def _authorizer(opts: dict[str, Any], key: str, secret: str | None, check: Any) -> Any:
     from wsdiag import trace
     from wsdiag.channels.auth import EndpointAuthorizer, LocalAuthorizer
 
@@ -265,14 +265,20 @@ def _authorizer(opts: dict[str, Any], key: str, secret: str | None, timeout: flo
             raise click.BadParameter(
                 "must be an http:// or https:// URL", param_hint="--auth-endpoint"
             )
+        from urllib.parse import urlsplit
+
+        from wsdiag.proxy import bypassed
+
+        auth_host = urlsplit(opts["auth_endpoint"]).hostname or ""
         return EndpointAuthorizer(
             opts["auth_endpoint"],
             key,
             headers,
             secret,
-            timeout,
+            check.timeout,
             opts.get("ca_bundle"),
             not opts.get("insecure"),
+            proxy=None if bypassed(auth_host) else check.proxy,
         )
     if secret:
         return LocalAuthorizer(key, secret, opts["user_id"], user_info)
@@ -371,7 +377,7 @@ def tail(**opts: Any) -> None:
         target,
         TailOptions(
             channels=tuple(dict.fromkeys(opts["channel_names"])),
-            authorizer=_authorizer(opts, target.key, creds.secret, check.timeout),
+            authorizer=_authorizer(opts, target.key, creds.secret, check),
             master_key=master_key,
             event_patterns=tuple(opts["events"]),
             count=opts["count"],
