@@ -178,6 +178,14 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "a frame broke the WebSocket protocol",
         "a proxy may be rewriting frames: use wss://",
     ),
+    _K.WS_PLAIN_TO_TLS_PORT: (
+        "ws:// sent to a TLS port",
+        "the port speaks TLS (https/wss) but the connection was plain ws://: nginx answers "
+        '"400 The plain HTTP request was sent to HTTPS port", Go servers "Client sent an HTTP '
+        'request to an HTTPS server", others a TLS alert or a silent close',
+        "use wss:// for this port (pusher-js: forceTLS: true); a Laravel .env with "
+        "PUSHER_SCHEME=http and PUSHER_PORT=443 does this: set PUSHER_SCHEME=https",
+    ),
     _K.PUSHER_ERROR: ("Pusher error", "pusher:error without a known code", "read the message"),
     _K.PUSHER_NO_HANDSHAKE: (
         "no connection_established",

@@ -71,6 +71,7 @@ class ErrorKind(StrEnum):
     WS_TIMEOUT = "ws_timeout"
     WS_CLOSED = "ws_closed"
     WS_PROTOCOL_ERROR = "ws_protocol_error"
+    WS_PLAIN_TO_TLS_PORT = "ws_plain_to_tls_port"  # ws:// sent to a port that speaks TLS
     # Pusher protocol
     PUSHER_TLS_REQUIRED = "pusher_4000"
     PUSHER_APP_NOT_FOUND = "pusher_4001"

@@ -3,6 +3,11 @@
 Pure code (no I/O): turns the TARGET argument, the ``--host/--port/--tls``
 flags and Laravel's ``PUSHER_*`` environment variables into a ``Target``.
 Flags win over the environment; the TARGET argument wins over both.
+
+A URL's path is the server's path prefix, as pusher-js's ``wsPath``
+(``ws://host:6001/custom/prefix`` requests ``/custom/prefix/app/KEY``); a path
+ending in ``/app/KEY`` also names the key, so a URL copied from a browser's
+network tab works as it is (issue 9, defect 11).
 """
 
 from __future__ import annotations
@@ -10,8 +15,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote, unquote, urlsplit
 
 PUBLIC_CLUSTERS: dict[str, str] = {
     "mt1": "N. Virginia",
@@ -33,6 +38,13 @@ _HOST_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*\.?$")
 # Placeholder key for a check without --key: Pusher answers it with 4001,
 # which proves every layer up to the Pusher service works.
 PLACEHOLDER_KEY = "wsdiag-no-key"
+# Pusher's own hosts: ws-CLUSTER.pusher.com today, ws.pusherapp.com in old clients.
+_PUSHER_DOMAINS = ("pusher.com", "pusherapp.com")
+_CLUSTER_HOST = re.compile(r"^ws-([a-z0-9](?:[a-z0-9-]{0,40}[a-z0-9])?)\.pusher\.com\.?$", re.I)
+# The Pusher WebSocket path (after any prefix): /app/KEY, the key one path segment.
+_APP_PATH = re.compile(r"^(?P<prefix>.*?)/app(?:/(?P<key>[^/]+))?$")
+# What may stay unescaped in a path prefix: RFC 3986 pchar and "/" (and "%" of escapes).
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 
 
 class TargetError(ValueError):
@@ -46,14 +58,26 @@ class Endpoint:
     host: str
     port: int
     tls: bool
+    # The server's path prefix (pusher-js wsPath): "" or "/custom/prefix", no trailing "/".
+    path: str = ""
 
     @property
     def scheme(self) -> str:
         return "wss" if self.tls else "ws"
 
     @property
+    def url(self) -> str:
+        """``wss://host:port/prefix``: where a client is pointed, without ``/app/KEY``."""
+        return f"{self.scheme}://{self}{self.path}"
+
+    @property
     def is_ip_literal(self) -> bool:
         return is_ip_literal(self.host)
+
+    @property
+    def self_hosted(self) -> bool:
+        """Not one of Pusher's own hosts: the server's app config, not a cluster, holds the keys."""
+        return not is_pusher_host(self.host)
 
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -85,7 +109,7 @@ class Target:
 
     @property
     def self_hosted(self) -> bool:
-        return self.cluster is None
+        return self.cluster is None and self.websocket.self_hosted
 
     @property
     def app_key(self) -> str:
@@ -113,6 +137,11 @@ def is_ip_literal(host: str) -> bool:
     return True
 
 
+def is_pusher_host(host: str) -> bool:
+    name = host.lower().rstrip(".")
+    return any(name == d or name.endswith("." + d) for d in _PUSHER_DOMAINS)
+
+
 def cluster_target(cluster: str, key: str | None = None) -> Target:
     name = cluster.strip().lower()
     if not _CLUSTER_NAME.match(name):
@@ -138,17 +167,23 @@ def cluster_target(cluster: str, key: str | None = None) -> Target:
     )
 
 
-def server_target(host: str, port: int | None, tls: bool, key: str | None = None) -> Target:
-    """A self-hosted server (soketi, Reverb…): WebSocket and HTTP API share host and port."""
+def server_target(
+    host: str,
+    port: int | None,
+    tls: bool,
+    key: str | None = None,
+    path: str = "",
+    notes: tuple[str, ...] = (),
+) -> Target:
+    """A self-hosted server (soketi, Reverb…): WebSocket and HTTP API share host, port and path."""
     host = host.strip().strip("[]")
     if not _valid_host(host):
         raise TargetError(f"{host!r} is not a host name or IP address")
     if port is None:
         port = 443 if tls else 80
     _check_port(port)
-    endpoint = Endpoint(host, port, tls)
-    label = f"{endpoint.scheme}://{endpoint}"
-    return Target(label=label, websocket=endpoint, api=endpoint, key=key)
+    endpoint = Endpoint(host, port, tls, path)
+    return Target(label=endpoint.url, websocket=endpoint, api=endpoint, key=key, notes=notes)
 
 
 def parse_target(
@@ -162,21 +197,27 @@ def parse_target(
 ) -> Target:
     """Build the Target from the argument, flags and ``PUSHER_*`` environment."""
     env = env or {}
-    key = key or env.get("PUSHER_APP_KEY") or None
+    env_key = env.get("PUSHER_APP_KEY") or None
     if target:
         if "://" in target:
-            return _url_target(target, port=port, tls=tls, key=key)
+            return _url_target(target, port=port, tls=tls, key=key, env_key=env_key)
         if host:
             raise TargetError("give either a TARGET or --host, not both")
-        return cluster_target(target, key)
+        return cluster_target(target, key or env_key)
+    key = key or env_key
+    # Where the scheme and port came from, to name them in a note about the pair.
+    sources = {"scheme": "--tls" if tls else "--no-tls", "port": f"--port {port}"}
     host = host or env.get("PUSHER_HOST") or None
     if host:
         if port is None and env.get("PUSHER_PORT"):
             port = _port_from_text(env["PUSHER_PORT"], "PUSHER_PORT")
+            sources["port"] = f"PUSHER_PORT={port}"
         if tls is None:
             scheme = env.get("PUSHER_SCHEME", "").lower()
             tls = scheme != "http" if scheme else (port != 80 if port else True)
-        return server_target(host, port, tls, key)
+            sources["scheme"] = f"PUSHER_SCHEME={scheme}" if scheme else "the port's default scheme"
+        notes = _scheme_port_notes(tls, port, f"{sources['scheme']} with {sources['port']}")
+        return server_target(host, port, tls, key, notes=notes)
     cluster = env.get("PUSHER_APP_CLUSTER")
     if cluster:
         return cluster_target(cluster, key)
@@ -197,7 +238,9 @@ def _valid_host(host: str) -> bool:
     return len(ascii_host) <= 253 and _HOST_NAME.match(ascii_host) is not None
 
 
-def _url_target(url: str, *, port: int | None, tls: bool | None, key: str | None) -> Target:
+def _url_target(
+    url: str, *, port: int | None, tls: bool | None, key: str | None, env_key: str | None
+) -> Target:
     # urlsplit silently drops tabs and newlines inside a URL; a pasted URL with
     # control characters is a mistake to show, not to repair behind the user's back.
     if any(ord(c) < 32 or ord(c) == 127 for c in url.strip()):
@@ -219,7 +262,85 @@ def _url_target(url: str, *, port: int | None, tls: bool | None, key: str | None
         raise TargetError(f"{url!r} says {parts.scheme}:// but --tls/--no-tls says otherwise")
     if port is not None and url_port is not None and port != url_port:
         raise TargetError(f"{url!r} says port {url_port} but --port says {port}")
-    return server_target(parts.hostname, url_port or port, url_tls, key)
+    prefix, url_key = _split_path(url, parts.path)
+    notes: list[str] = []
+    if url_key is not None:
+        # The URL names the key: a different --key is a contradiction to resolve, not to
+        # guess at (either one may be the typo); the environment is only a default.
+        if key is not None and key != url_key:
+            raise TargetError(
+                f"{url!r} names the key {url_key!r} (its /app/KEY path) but --key says "
+                f"{key!r}: give one of them"
+            )
+        if key is None and env_key is not None and env_key != url_key:
+            notes.append(f"the key {url_key!r} comes from the URL; PUSHER_APP_KEY is ignored")
+    key = url_key or key or env_key
+    port = url_port or port
+    notes += _scheme_port_notes(url_tls, port, f"{parts.scheme.lower()}:// on port {port}")
+    cluster = _CLUSTER_HOST.match(parts.hostname)
+    if cluster:
+        return _cluster_url_target(cluster.group(1).lower(), port, url_tls, prefix, key, notes)
+    return server_target(parts.hostname, port, url_tls, key, prefix, tuple(notes))
+
+
+def _cluster_url_target(
+    cluster: str, port: int | None, tls: bool, prefix: str, key: str | None, notes: list[str]
+) -> Target:
+    """``wss://ws-mt1.pusher.com/app/KEY?…`` (pasted from a browser): the mt1 cluster, this path.
+
+    The cluster's HTTP API and fallback hosts come with it, so the API stage asks
+    api-mt1.pusher.com, not the WebSocket host; the cluster's other WebSocket path
+    stays as the alternate.
+    """
+    base = cluster_target(cluster, key)
+    port = port or (443 if tls else 80)
+    websocket = replace(base.websocket, port=port, tls=tls, path=prefix)
+    alternates = tuple(
+        replace(e, path=prefix)
+        for e in base.websocket_paths
+        if (e.port, e.tls) != (websocket.port, websocket.tls)
+    )
+    return replace(
+        base,
+        label=websocket.url,
+        websocket=websocket,
+        alternates=alternates,
+        notes=(*base.notes, *notes),
+    )
+
+
+def _split_path(url: str, path: str) -> tuple[str, str | None]:
+    """``(prefix, key)`` of a URL path: ``/custom/prefix/app/KEY`` → ``("/custom/prefix", "KEY")``.
+
+    A bare ``/app`` at the end is the Pusher path without its key, not part of the
+    prefix (no server serves ``/app/app/KEY``). The prefix is kept as typed, with
+    only what cannot go on a request line (spaces, non-ASCII) percent-encoded.
+    """
+    path = path.rstrip("/")
+    key = None
+    match = _APP_PATH.match(path)
+    if match:
+        path, raw_key = match.group("prefix").rstrip("/"), match.group("key")
+        if raw_key is not None:
+            key = unquote(raw_key)
+            if not key.strip() or any(ord(c) < 32 or ord(c) == 127 for c in key):
+                raise TargetError(f"{url!r}: {raw_key!r} in /app/KEY is not an app key")
+    return quote(path, safe=_PATH_SAFE), key
+
+
+def _scheme_port_notes(tls: bool, port: int | None, said: str) -> tuple[str, ...]:
+    """A scheme that contradicts the port's convention: the classic .env mix-up, said up front."""
+    if not tls and port == 443:
+        return (
+            f"{said}: 443 is the HTTPS port, and a TLS server there refuses plain ws:// — "
+            "if the check fails, use wss:// (Laravel: PUSHER_SCHEME=https)",
+        )
+    if tls and port == 80:
+        return (
+            f"{said}: 80 is the plain-HTTP port, and a TLS handshake there usually fails — "
+            "if the check fails, use ws:// or port 443",
+        )
+    return ()
 
 
 def _port_from_text(text: str, name: str) -> int:

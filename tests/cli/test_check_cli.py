@@ -72,11 +72,13 @@ def test_check_without_key_proves_the_path_with_4001(soketi: Soketi) -> None:
 
 
 @pytest.mark.soketi
-def test_wrong_key_is_4001_with_the_cluster_hint(soketi: Soketi) -> None:
+def test_wrong_key_is_4001_with_the_app_config_hint(soketi: Soketi) -> None:
+    """A self-hosted server's keys are in its app config: no cluster hint (issue 9, defect 12)."""
     result = invoke("check", soketi.ws_url, "--key", "12345")
     assert result.exit_code == 1
     assert "[pusher_4001]" in result.stdout
-    assert "check the key and the cluster" in result.stdout
+    assert "SOKETI_DEFAULT_APP_KEY" in result.stdout
+    assert "PUSHER_APP_CLUSTER" not in result.stdout
     assert "looks like the app *id*" in result.stdout
 
 

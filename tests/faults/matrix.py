@@ -219,6 +219,43 @@ FAULTS: tuple[Fault, ...] = (
         "tinyproxy (reverse mode) in front of soketi",
         _K.WS_UPGRADE_REJECTED,
     ),
+    Fault(
+        "upgrade.path_prefix_missing",
+        "Upgrade",
+        "server behind a path prefix, URL without it (404 from the proxy)",
+        "nginx routing /custom/prefix/ to soketi",
+        _K.WS_UPGRADE_REJECTED,
+    ),
+    # ws:// sent to a TLS port (issue 9, defect 6): each way a TLS server answers it
+    Fault(
+        "upgrade.plain_to_tls_nginx",
+        "Upgrade",
+        "ws:// to a TLS port: nginx's 400 The plain HTTP request was sent to HTTPS port "
+        "(PUSHER_SCHEME=http, PUSHER_PORT=443)",
+        "nginx listen … ssl in front of soketi",
+        _K.WS_PLAIN_TO_TLS_PORT,
+    ),
+    Fault(
+        "upgrade.plain_to_tls_words",
+        "Upgrade",
+        "ws:// to a TLS port: Go's, Apache's or Tomcat's 400 for plain HTTP",
+        "scripted server: each server's reply",
+        _K.WS_PLAIN_TO_TLS_PORT,
+    ),
+    Fault(
+        "upgrade.plain_to_tls_alert",
+        "Upgrade",
+        "ws:// to a TLS port that answers with a TLS alert",
+        "scripted server: alert record 15 03 03 …",
+        _K.WS_PLAIN_TO_TLS_PORT,
+    ),
+    Fault(
+        "upgrade.plain_to_tls_close",
+        "Upgrade",
+        "ws:// to a TLS port that closes without a word (OpenSSL: Node, soketi, Reverb)",
+        "Python ssl server (OpenSSL)",
+        _K.WS_PLAIN_TO_TLS_PORT,
+    ),
     # Pusher protocol: the scripted server, soketi
     *(
         Fault(
@@ -302,8 +339,15 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "pusher.wrong_key",
         "Pusher",
-        "wrong app key",
+        "wrong app key on a self-hosted server (fix: the server's app config)",
         "soketi",
+        _K.PUSHER_APP_NOT_FOUND,
+    ),
+    Fault(
+        "pusher.wrong_key_cluster",
+        "Pusher",
+        "wrong app key on a Pusher cluster (fix: key and cluster)",
+        "DNS server: ws-mt1.pusher.com → scripted server with Pusher's 4001",
         _K.PUSHER_APP_NOT_FOUND,
     ),
     # Subscribe and delivery: `check` with credentials against the scripted server

@@ -10,6 +10,7 @@ import pytest
 
 from tests.faults.harness import GRACE_S, Outcome, expect, run_wsdiag
 from tests.faults.matrix import BY_ID
+from tests.servers.dns import dns_server
 from tests.servers.pusher_script import (
     Script,
     channel_event,
@@ -92,6 +93,42 @@ def test_wrong_key_against_soketi(tmp_path: Path, soketi: Soketi) -> None:
     )
     record = expect("pusher.wrong_key", outcome, within=TIMEOUT)
     assert "not-the-key" in record["cause"] + record["summary"]
+    # What soketi said, and the self-hosted fix: not Pusher's cluster text (issue 9, defect 12).
+    assert 'the server said "App key not-the-key does not exist."' in record["cause"]
+    assert "SOKETI_DEFAULT_APP_KEY" in record["fix"]
+    assert "REVERB_APP_KEY" in record["fix"]
+    assert "cluster" not in (record["cause"] + record["fix"]).lower()
+
+
+def test_wrong_key_on_a_pusher_cluster_keeps_the_cluster_fix(tmp_path: Path) -> None:
+    """ws-mt1.pusher.com (here a loopback scripted server, through a DNS server) is Pusher."""
+    message = "App key not-the-key not in this cluster. Did you forget to specify the cluster?"
+    zone = {
+        f"{prefix}-mt1.pusher.com": {"A": [("127.0.0.1", 60)]} for prefix in ("ws", "api", "sockjs")
+    }
+    script = Script(actions=[pusher_error(4001, message), close(4001)])
+    with dns_server(zone) as resolver, scripted_server(script) as server:
+        host, port = resolver.address
+        outcome = run_wsdiag(
+            "check",
+            f"ws://ws-mt1.pusher.com:{server.port}/app/not-the-key",
+            "--resolver",
+            f"{host}:{port}",
+            "--timeout",
+            str(TIMEOUT),
+            "--json",
+            home=tmp_path,
+        )
+    # Nothing listens on this machine's 443 and 80, where the cluster's other paths and its
+    # API are: those rows fail too, so the record is looked up here rather than by expect().
+    fault = BY_ID["pusher.wrong_key_cluster"]
+    assert outcome.exit_code == fault.exit_code, outcome.describe()
+    [record] = [r for r in outcome.report()["results"] if r["kind"] == str(fault.kind)]
+    assert record["stage"] == "websocket"
+    assert record["status"] == fault.status
+    assert f'the server said "{message}"' in record["cause"]
+    assert "PUSHER_APP_CLUSTER" in record["fix"]
+    assert "SOKETI" not in record["fix"]
 
 
 def test_1006_in_the_middle_of_a_tail(tmp_path: Path) -> None:

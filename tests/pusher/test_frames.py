@@ -28,6 +28,13 @@ def test_connection_path_quotes_the_key() -> None:
     assert connection_path("a/b?c", "1") == "/app/a%2Fb%3Fc?protocol=7&client=wsdiag&version=1"
 
 
+@pytest.mark.parametrize("prefix", ["/custom/prefix", "/custom/prefix/"])
+def test_connection_path_after_the_servers_prefix(prefix: str) -> None:
+    """As pusher-js puts wsPath before /app/KEY (issue 9, defect 11)."""
+    path = connection_path("abc", "1", prefix)
+    assert path == "/custom/prefix/app/abc?protocol=7&client=wsdiag&version=1"
+
+
 def test_double_encoded_data_is_decoded() -> None:
     text = json.dumps({"event": "e", "channel": "c", "data": json.dumps({"a": 1})})
     event = parse_frame(text)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import websocket
 
@@ -35,7 +36,7 @@ from wsdiag.pusher.frames import (
     error_of,
     parse_frame,
 )
-from wsdiag.target import PLACEHOLDER_KEY, Endpoint
+from wsdiag.target import PLACEHOLDER_KEY, Endpoint, is_ip_literal
 from wsdiag.transport import tls_context
 
 BODY_PREVIEW = 200
@@ -149,7 +150,7 @@ def open_pusher(
     """
     addresses = [addresses] if isinstance(addresses, str) else addresses
     address = addresses[0] if addresses else endpoint.host
-    url = f"{endpoint.scheme}://{endpoint}{connection_path(key, __version__)}"
+    url = f"{endpoint.scheme}://{endpoint}{connection_path(key, __version__, endpoint.path)}"
     subject = _subject_of(endpoint, options, address)
     details: dict[str, Any] = {"url": url, "address": address}
     if options.proxy:
@@ -211,7 +212,8 @@ def open_pusher(
         ), None
     except websocket.WebSocketConnectionClosedException:
         sock.close()
-        return result(
+        tls_port = _tls_port(result, endpoint, details, options, lent.head)  # issue 9, defect 6
+        return tls_port or result(
             Status.FAIL,
             "connection closed with no reply to the upgrade",
             ErrorKind.WS_CLOSED,
@@ -242,7 +244,8 @@ def open_pusher(
                 "proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "
                 '"upgrade"), or go around it; wss:// hides the upgrade from forward proxies',
             ), None
-        return result(
+        tls_port = _tls_port(result, endpoint, details, options, lent.head)  # not HTTP: TLS?
+        return tls_port or result(
             Status.FAIL,
             f"upgrade failed: {exc}",
             ErrorKind.WS_UPGRADE_REJECTED,
@@ -252,7 +255,8 @@ def open_pusher(
         ), None
     except (OSError, ssl.SSLError) as exc:
         sock.close()
-        return result(
+        tls_port = _tls_port(result, endpoint, details, options, lent.head)  # a TLS server's RST
+        return tls_port or result(
             Status.FAIL,
             f"connection lost during the upgrade: {exc}",
             ErrorKind.WS_CLOSED,
@@ -265,11 +269,13 @@ def open_pusher(
     if status != 101:  # older websocket-client versions return redirects instead of raising
         sock.close()
         return _redirected(result, details, status, ws.getheaders() or {}), None
-    return _pusher_handshake(ws, sock, key, options, watch, result, details, subject)
+    return _pusher_handshake(
+        ws, sock, key, options, watch, result, details, subject, self_hosted=endpoint.self_hosted
+    )
 
 
 def _subject_of(endpoint: Endpoint, options: CheckOptions, address: str) -> str:
-    return f"{endpoint.scheme}://{endpoint} via {'proxy' if options.proxy else address}"
+    return f"{endpoint.url} via {'proxy' if options.proxy else address}"
 
 
 def _dial_failure(err: DialError, endpoint: Endpoint, options: CheckOptions) -> Diagnosis:
@@ -289,6 +295,8 @@ def _pusher_handshake(
     result: Any,
     details: dict[str, Any],
     subject: str,
+    *,
+    self_hosted: bool,
 ) -> tuple[StageResult, PusherSession | None]:
     deadline = time.monotonic() + options.timeout
     with watch.phase("pusher_handshake"):
@@ -306,7 +314,7 @@ def _pusher_handshake(
         code, message = kind, text
         details["close_code"] = code
         details["message"] = message
-        info = explain_code(code)
+        info = explain_code(code, self_hosted=self_hosted)  # a wrong key: cluster or app config
         if code == 4001 and key == PLACEHOLDER_KEY:
             details["note"] = "placeholder key"
             return result(
@@ -318,7 +326,7 @@ def _pusher_handshake(
             Status.FAIL,
             f"{code} {info.title}" + (f": {message}" if message else ""),
             info.kind,
-            info.meaning,
+            info.cause(message),
             info.fix,
         ), None
     return result(Status.FAIL, text, kind, *_handshake_hint(kind, options)), None
@@ -377,10 +385,10 @@ def _handshake_hint(kind: ErrorKind, options: CheckOptions) -> tuple[str, str]:
 
 _UPGRADE_HINTS: dict[int, tuple[str, str]] = {
     400: (
-        "the server refused the upgrade as a bad request: not a WebSocket endpoint, or a proxy "
-        "stripped the Upgrade/Connection headers",
+        "the server refused the upgrade as a bad request: not a WebSocket endpoint, a proxy "
+        "that stripped the Upgrade/Connection headers, or (with ws://) a TLS port",
         "if behind nginx, forward Upgrade and Connection (proxy_set_header Upgrade $http_upgrade); "
-        "check the port",
+        "check the port, and use wss:// if it is a TLS port",
     ),
     401: (
         "the server or a proxy requires authentication for this URL",
@@ -391,10 +399,11 @@ _UPGRADE_HINTS: dict[int, tuple[str, str]] = {
         "check the firewall/WAF rules and the server's allowed origins",
     ),
     404: (
-        "no WebSocket endpoint at /app/KEY on this host and port: a web server or wrong port "
-        "answered",
+        "no WebSocket endpoint at /app/KEY (after the URL's path prefix, if any) on this host "
+        "and port: a web server, the wrong port or a wrong path prefix answered",
         "use the Pusher server's port (soketi 6001, Reverb 8080), or fix the reverse proxy's "
-        "location for /app/",
+        "location for /app/; a server behind a path prefix takes it in the URL "
+        "(ws://host:port/prefix, as pusher-js's wsPath)",
     ),
     426: (
         "Upgrade Required: the server or a proxy will not take this upgrade here (typical of "
@@ -428,8 +437,19 @@ def _rejected(
         body=preview,
     )
     html = "<html" in preview.lower() or "text/html" in str(headers.get("content-type", ""))
+    said = _plain_to_tls_words(body or b"") if details["url"].startswith("ws://") else None
+    if said is not None:
+        phrase, server = said
+        via = f", Server: {headers['server']}" if headers.get("server") else ""
+        evidence = f'the server answered HTTP {status} "{phrase}" (wording of {server}{via})'
+        cause, fix = _plain_to_tls_text(details, evidence)
+        return result(
+            Status.FAIL, f'HTTP {status}: "{phrase}"', ErrorKind.WS_PLAIN_TO_TLS_PORT, cause, fix
+        )
     if status in _UPGRADE_HINTS:
         cause, fix = _UPGRADE_HINTS[status]
+        if status == 404:  # the path asked for, prefix and key included (issue 9, defect 11)
+            cause += f"; wsdiag asked for {urlsplit(details['url']).path}"
     elif 200 <= status < 300:
         cause = f"the server answered {status} instead of 101 Switching Protocols" + (
             " with an HTML page: a captive portal or a proxy that dropped the Upgrade header"
@@ -461,6 +481,90 @@ def _redirected(
         "(hotel/airport Wi-Fi login) or an http→https redirect",
         "log in to the network's portal, or use wss:// on 443",
     )
+
+
+# How servers answer a plain HTTP request on their TLS port (issue 9, defect 6): the
+# words in the reply's body, and who says them. OpenSSL- and BoringSSL-based servers
+# (Node, soketi, Reverb, HAProxy, Envoy) close without a word: see _tls_port.
+_PLAIN_TO_TLS_WORDS: tuple[tuple[str, str], ...] = (
+    ("The plain HTTP request was sent to HTTPS port", "nginx"),  # also Cloudflare, AWS ALB
+    ("Client sent an HTTP request to an HTTPS server", "Go's net/http: Caddy, Traefik"),
+    ("speaking plain HTTP to an SSL-enabled server port", "Apache httpd"),
+    ("This combination of host and port requires TLS", "Tomcat"),
+)
+
+
+def _plain_to_tls_words(body: bytes) -> tuple[str, str] | None:
+    """``(phrase, who says it)`` when the reply's body says "you sent HTTP to my TLS port"."""
+    text = body.decode("latin-1").lower()
+    for phrase, server in _PLAIN_TO_TLS_WORDS:
+        if phrase.lower() in text:
+            return phrase, server
+    return None
+
+
+def _plain_to_tls_text(details: dict[str, Any], evidence: str) -> tuple[str, str]:
+    """Cause and fix for ws:// sent to a TLS port; ``evidence`` is what gave it away."""
+    # The URL asked for, back to the server's base: ws://host:port/prefix → wss://…
+    base = details["url"].split("?", 1)[0].rsplit("/app/", 1)[0]
+    wss = "wss://" + base.removeprefix("ws://")
+    return (
+        f"this port speaks TLS (https/wss), but the connection was plain ws://: {evidence}",
+        f"connect with wss:// ({wss}; pusher-js: forceTLS: true); a Laravel .env with "
+        "PUSHER_SCHEME=http and PUSHER_PORT=443 sends exactly this: set PUSHER_SCHEME=https "
+        "(Reverb: REVERB_SCHEME=https)",
+    )
+
+
+def _tls_port(
+    result: Callable[..., StageResult],
+    endpoint: Endpoint,
+    details: dict[str, Any],
+    options: CheckOptions,
+    head: bytes,
+) -> StageResult | None:
+    """For a ws:// upgrade answered without HTTP: the ws_plain_to_tls_port record, if it is one.
+
+    A TLS server reads our plain request as a broken record: some answer with a TLS
+    alert (bytes 15 03 …), OpenSSL-based ones (Node, soketi, Reverb) just close or
+    reset. Then a TLS handshake on the same port (any certificate) settles it.
+    """
+    if endpoint.tls or head.startswith(b"HTTP/"):
+        return None
+    if len(head) >= 3 and head[0] in (0x15, 0x16) and head[1] == 0x03 and head[2] <= 0x04:
+        record = "a TLS alert" if head[0] == 0x15 else "a TLS handshake record"
+        summary = f"{record} in reply to ws://"
+        evidence = f"the server answered {record} (bytes {head[:7].hex(' ')}), not HTTP"
+    elif _speaks_tls(endpoint, details["address"], options):
+        summary = "no HTTP reply; this port speaks TLS"
+        sent = f"sent {len(head)} non-HTTP bytes ({head[:8].hex(' ')}…) and " if head else ""
+        evidence = (
+            f"the server {sent}ended the connection without an HTTP reply, and a TLS handshake "
+            "on the same port succeeds"
+        )
+    else:
+        return None
+    cause, fix = _plain_to_tls_text(details, evidence)
+    return result(Status.FAIL, summary, ErrorKind.WS_PLAIN_TO_TLS_PORT, cause, fix)
+
+
+def _speaks_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> bool:
+    """Whether a TLS server answers a handshake on this port (certificate not checked)."""
+    try:
+        conn = dial(
+            endpoint.host,
+            endpoint.port,
+            timeout=options.timeout,
+            watch=Stopwatch(),
+            addresses=[address] if is_ip_literal(address) and not options.proxy else None,
+            proxy=options.proxy,
+            tls=tls_context(options.ca_bundle, False),
+        )
+    except DialError as err:
+        # A TLS alert is a TLS server refusing us (protocol version, SNI, client certificate).
+        return err.phase == "tls" and "ALERT" in str(getattr(err.error, "reason", "")).upper()
+    conn.close()
+    return True
 
 
 def _broken_switch(head: bytes) -> tuple[str, dict[str, str]] | None:

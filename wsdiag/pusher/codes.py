@@ -4,6 +4,12 @@ Sources: the Pusher protocol docs and pusher-js's reconnect rules, summarised
 in PUSHER-PROTOCOL.md ("Close and error codes"). ``reconnect`` is what a
 client should do next: ``tls`` (retry at once over wss), ``backoff`` (retry
 after ≥1 s, growing), ``immediately``, or ``give_up``.
+
+Some codes mean one thing on Pusher's clusters and another on a self-hosted
+server (soketi, Reverb): a wrong key is a cluster mix-up on Pusher but a
+missing entry in the server's own app config on soketi (issue 9, defect 12).
+``explain_code`` takes ``self_hosted`` for that; None (not known, as in
+``wsdiag explain``) covers both.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ class CodeInfo:
     fix: str
     reconnect: Reconnect
     kind: ErrorKind
+
+    def cause(self, message: str = "") -> str:
+        """The meaning, after the server's own words when it sent some."""
+        said = " ".join(message.split())
+        return f'the server said "{said}": {self.meaning}' if said else self.meaning
 
 
 _CODES: dict[int, tuple[str, str, str, Reconnect, ErrorKind]] = {
@@ -122,11 +133,13 @@ _CODES: dict[int, tuple[str, str, str, Reconnect, ErrorKind]] = {
     ),
     4001: (
         "app does not exist",
-        'no app with this key exists on this cluster or server (Pusher says: "App key … not '
-        'in this cluster. Did you forget to specify the cluster?")',
-        "check the key and the cluster: a key belongs to one cluster, so --key and the cluster "
-        "(PUSHER_APP_CLUSTER) must match the app's 'App Keys' page; passing the numeric app "
-        "*id* as the key is a common mistake",
+        'no app with this key exists on this Pusher cluster or server (Pusher: "App key … not '
+        'in this cluster. Did you forget to specify the cluster?"; soketi: "App key … does not '
+        'exist."; Reverb: "Application does not exist")',
+        "on Pusher, --key and the cluster (PUSHER_APP_CLUSTER) must match the app's 'App Keys' "
+        "page; on a self-hosted server the key must be in the server's app config (soketi "
+        "SOKETI_DEFAULT_APP_KEY, Reverb REVERB_APP_KEY); passing the numeric app *id* as the "
+        "key is a common mistake",
         "give_up",
         ErrorKind.PUSHER_APP_NOT_FOUND,
     ),
@@ -226,10 +239,67 @@ _CODES: dict[int, tuple[str, str, str, Reconnect, ErrorKind]] = {
 }
 
 
-def explain_code(code: int) -> CodeInfo:
-    """Everything known about ``code``; ranges and unknown codes get honest generic entries."""
+# (meaning, fix) where Pusher's clusters and self-hosted servers differ: True is
+# self-hosted, False is Pusher. Server texts: soketi 1.6 src/ws-handler.ts, Reverb
+# src/Protocols/Pusher/Exceptions (see PUSHER-PROTOCOL.md "Self-hosted servers").
+_WHERE: dict[int, dict[bool, tuple[str, str]]] = {
+    4001: {
+        False: (
+            "no app with this key exists on this Pusher cluster: a key belongs to one cluster, "
+            "so a key of another cluster is refused like a typo",
+            "check the key and the cluster: a key belongs to one cluster, so --key and the "
+            "cluster (PUSHER_APP_CLUSTER) must match the app's 'App Keys' page; passing the "
+            "numeric app *id* as the key is a common mistake",
+        ),
+        True: (
+            "no app with this key on this server (the key is not in its app config)",
+            "use the key the server is configured with, or configure this one on the server and "
+            "restart it: soketi SOKETI_DEFAULT_APP_KEY (the SOKETI_ prefix is required), Reverb "
+            "REVERB_APP_KEY; the client's PUSHER_APP_KEY / VITE_PUSHER_APP_KEY (Reverb: "
+            "VITE_REVERB_APP_KEY) must be the same key, and the numeric app *id* is not the key",
+        ),
+    },
+    4003: {
+        False: ("the app exists but is disabled", "enable the app in the Pusher dashboard"),
+        True: (
+            "the app exists but is disabled in the server's app config",
+            "enable the app in the server's app config (soketi: SOKETI_DEFAULT_APP_ENABLED=true, "
+            "or the app's enabled column)",
+        ),
+    },
+    4004: {
+        False: (
+            "the app has reached its plan's connection limit",
+            "upgrade the plan or close idle connections",
+        ),
+        True: (
+            "the app has reached the server's connection limit for it (Reverb sends 4004)",
+            "raise the app's max connections (Reverb REVERB_APP_MAX_CONNECTIONS) or close idle "
+            "connections",
+        ),
+    },
+    4100: {
+        False: ("Pusher is over capacity", "retry after a pause"),
+        True: (
+            "the server is over capacity (soketi sends 4100 for the app's connection limit)",
+            "retry after a pause; soketi: raise SOKETI_DEFAULT_APP_MAX_CONNS (or the app's "
+            "max_connections)",
+        ),
+    },
+}
+
+
+def explain_code(code: int, *, self_hosted: bool | None = None) -> CodeInfo:
+    """Everything known about ``code``; ranges and unknown codes get honest generic entries.
+
+    ``self_hosted``: True for a soketi/Reverb server, False for Pusher's clusters,
+    None when not known (the explanation then covers both).
+    """
     if code in _CODES:
-        return CodeInfo(code, *_CODES[code])
+        title, meaning, fix, reconnect, kind = _CODES[code]
+        if self_hosted is not None and code in _WHERE:
+            meaning, fix = _WHERE[code][self_hosted]
+        return CodeInfo(code, title, meaning, fix, reconnect, kind)
     if 4000 <= code <= 4099:
         return CodeInfo(
             code,

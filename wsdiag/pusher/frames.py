@@ -31,10 +31,14 @@ class PusherEvent:
     user_id: str | None = None  # set by the server on client events in presence channels
 
 
-def connection_path(key: str, version: str) -> str:
-    """``/app/KEY?protocol=7&client=wsdiag&version=X`` (the key URL-quoted)."""
+def connection_path(key: str, version: str, prefix: str = "") -> str:
+    """``PREFIX/app/KEY?protocol=7&client=wsdiag&version=X`` (the key URL-quoted).
+
+    ``prefix`` is the server's path prefix, put in front as pusher-js puts its
+    ``wsPath``: ``/custom/prefix`` → ``/custom/prefix/app/KEY?…``.
+    """
     return (
-        f"/app/{quote(key, safe='')}?protocol={PROTOCOL_VERSION}"
+        f"{prefix.rstrip('/')}/app/{quote(key, safe='')}?protocol={PROTOCOL_VERSION}"
         f"&client={CLIENT_NAME}&version={quote(version, safe='')}"
     )
 
