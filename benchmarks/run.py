@@ -7,7 +7,8 @@ startup  `wsdiag --help`, `--version` and a TAB completion vs `python -c pass` (
          interpreter alone) and `python -c "import click"` (the floor for a click CLI).
 answer   time to a verdict against a local soketi: `wsdiag connect` (every layer up to
          the Pusher handshake) vs the same handshake with bare websocket-client and
-         vs `curl` sending the upgrade (one layer, no Pusher).
+         vs `curl` sending the upgrade (one layer, no Pusher); then the delivery latency
+         wsdiag reports direct and through tinyproxy, side by side.
 tail     events per second through `wsdiag tail --json` vs a bare websocket-client
          reader of the same burst, both against soketi.
 
@@ -114,6 +115,44 @@ def answer(runs: int = 10) -> None:
         )
         check = [PYTHON, "-m", "wsdiag", "check", server.ws_url, "--key", server.key, "--json"]
         row("wsdiag check (+ 5 pings)", median_ms(lambda: timed(check), runs), bare)
+        _latency_through_a_proxy(server)
+
+
+def _delivery_median(server: Any, *extra: str) -> float:
+    """Median end-to-end latency wsdiag reports for 20 events (from its JSON)."""
+    command = [PYTHON, "-m", "wsdiag", "check", server.ws_url, "--key", server.key]
+    command += ["--app-id", server.app_id, "--secret", server.secret, "--events", "20", "--json"]
+    done = subprocess.run(
+        [*command, *extra], env=ENV, capture_output=True, text=True, timeout=120, check=False
+    )
+    results = json.loads(done.stdout)["results"]
+    return float(next(r["details"]["median"] for r in results if r["stage"] == "delivery"))
+
+
+def _latency_through_a_proxy(server: Any, runs: int = 5) -> None:
+    """What wsdiag reports as delivery latency, direct and through tinyproxy, side by side.
+
+    Through a proxy the figure must be as honest as direct (issue 9 #7): on
+    loopback the two should differ by the proxy's own copy, about a millisecond.
+    """
+    import shutil
+    import tempfile
+
+    if shutil.which("tinyproxy") is None:
+        print("  (tinyproxy not installed: no proxy figures; scripts/testbed/install adds it)")
+        return
+    from tests.servers.proxy import forward_proxy
+
+    print(f"reported delivery latency, median of {runs} runs of --events 20 (ratio to direct)")
+    with tempfile.TemporaryDirectory() as workdir, forward_proxy(Path(workdir)) as port:
+        direct = statistics.median(
+            _delivery_median(server, "--proxy", "direct") for _ in range(runs)
+        )
+        proxied = statistics.median(
+            _delivery_median(server, "--proxy", f"http://127.0.0.1:{port}") for _ in range(runs)
+        )
+    row("delivery median, direct (baseline)", direct, direct)
+    row("delivery median, through tinyproxy", proxied, direct)
 
 
 BARE_READER = """

@@ -116,3 +116,31 @@ def test_cloud_invalid_signature_shows_what_we_signed(tmp_path: Path) -> None:
     record = expect("api.invalid_signature", outcome, within=TIMEOUT)
     assert "auth_key=app-key" in record["details"]["string_to_sign"]
     assert SECRET not in outcome.stdout + outcome.stderr
+
+
+@pytest.mark.soketi
+def test_wrong_app_id_in_check_is_not_a_lost_event(tmp_path: Path, soketi: Soketi) -> None:
+    """issue 9 #5: the api stage saw the 404; delivery must not wait and call events lost."""
+    outcome = run_wsdiag(
+        "check",
+        soketi.ws_url,
+        "--app-id",
+        "999",
+        "--key",
+        soketi.key,
+        "--secret",
+        soketi.secret,
+        "--timeout",
+        str(TIMEOUT),
+        "--json",
+        home=tmp_path,
+    )
+    assert outcome.exit_code == 1, outcome.describe()
+    document = outcome.report()
+    headline = document["results"][document["first_failure"]]
+    assert (headline["stage"], headline["kind"]) == ("api", "api_404"), outcome.describe()
+    delivery = [r for r in document["results"] if r["stage"] == "delivery"]
+    assert [r["status"] for r in delivery] == ["skipped"], outcome.describe()
+    assert "HTTP API failed" in delivery[0]["summary"]
+    assert "event_lost" not in outcome.stdout
+    assert outcome.elapsed < TIMEOUT * 3 + 1, "no waiting for events that were never accepted"
