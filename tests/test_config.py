@@ -1,7 +1,8 @@
-"""Profiles: precedence flags > environment > --env-file > profile, masking, file modes."""
+"""Profiles: precedence flags > --env-file > environment > profile, masking, file modes."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -60,10 +61,32 @@ def test_show_masks_secret_and_names_sources(config_file: Path, tmp_path: Path) 
     )
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()}
-    assert "envkey" in lines["key"] and "environment PUSHER_APP_KEY" in lines["key"]
+    # The env file named on the command line wins over the shell's environment (issue 9).
+    assert "filekey" in lines["key"] and "env file" in lines["key"]
     assert "77" in lines["app_id"] and "env file" in lines["app_id"]
     assert "pro…" in lines["secret"] and "profile staging" in lines["secret"]
     assert SECRET not in result.output
+
+
+def test_environment_wins_over_the_profile(config_file: Path) -> None:
+    result = run(
+        ["config", "show", "--config", str(config_file), "--profile", "staging"],
+        env={"PUSHER_APP_KEY": "envkey"},
+    )
+    lines = {line.split()[0]: line for line in result.output.splitlines()}
+    assert "envkey" in lines["key"] and "environment PUSHER_APP_KEY" in lines["key"]
+
+
+def test_show_names_the_target_check_uses(config_file: Path, tmp_path: Path) -> None:
+    """The profile says eu, but PUSHER_HOST in the environment names a server: every
+    command uses the server, so config show must say so (it used to print eu)."""
+    env = {"PUSHER_HOST": "127.0.0.1", "PUSHER_PORT": "9", "PUSHER_SCHEME": "http"}
+    common = ["--config", str(config_file), "--profile", "staging"]
+    shown = run(["config", "show", *common], env=env)
+    target_line = next(line for line in shown.output.splitlines() if line.startswith("target"))
+    assert "ws://127.0.0.1:9" in target_line and "environment PUSHER_HOST" in target_line
+    checked = run(["reach", *common, "--json", "--timeout", "1"], env=env)
+    assert json.loads(checked.output)["target"] == "ws://127.0.0.1:9", checked.output
 
 
 def test_flag_wins(config_file: Path) -> None:

@@ -1,7 +1,7 @@
 """Named profiles in ``~/.config/wsdiag/config.toml`` and where each setting came from.
 
-Precedence, highest first: command-line flags > environment > ``--env-file``
-> profile. A profile holds the target and credentials of one app::
+Precedence, highest first: command-line flags > ``--env-file`` > environment
+> profile (``wsdiag.settings`` applies it). A profile holds the target and credentials of one app::
 
     [profiles.staging]
     target = "eu"              # or "wss://ws.example.com:443"
@@ -21,8 +21,6 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from wsdiag.pusher.signing import mask_secret
 
 # Profile key → the PUSHER_* name it stands for (target is wsdiag's own).
 PROFILE_KEYS = {
@@ -113,20 +111,6 @@ def profile_environment(profile: Profile) -> dict[str, str]:
     return {
         env: profile.values[k] for k, env in PROFILE_KEYS.items() if env and k in profile.values
     }
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    value: str | None
-    source: str  # "flag", "environment", "env file PATH", "profile NAME (PATH)", "default"
-
-    def shown(self) -> str | None:
-        return (
-            mask_secret(self.value)
-            if self.name in ("secret", "encryption_master_key")
-            else self.value
-        )
 
 
 def toml_string(value: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import click
 
 from wsdiag import __version__
+from wsdiag.environment import Environment
 from wsdiag.exit_codes import ExitCode
 
 
@@ -59,11 +60,20 @@ def _register() -> None:
 _register()
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point: maps every way out to a documented exit code, never a traceback."""
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> None:
+    """Console entry point: maps every way out to a documented exit code, never a traceback.
+
+    ``env``: the variables and streams of this run (the process's by default);
+    tests pass their own instead of patching ``os.environ``.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = cli.main(args=args, prog_name="wsdiag", standalone_mode=False)
+        code = cli.main(
+            args=args,
+            prog_name="wsdiag",
+            standalone_mode=False,
+            obj=env or Environment.from_process(),
+        )
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("\nInterrupted.", err=True)
         code = ExitCode.INTERRUPTED

@@ -7,36 +7,42 @@ TARGET is required here (it comes before the channel names); ``-`` means
 from __future__ import annotations
 
 import json
-import sys
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wsdiag.cli.options import (
+    CredentialFlags,
     FilePath,
+    Invocation,
+    NetworkFlags,
+    ReportFlags,
     Seconds,
-    check_options_from,
+    ServerFlags,
     credential_options,
-    environment,
     finish_report,
     make_report_renderer,
     network_options,
     report_options,
     server_options,
-    target_from,
 )
 from wsdiag.models import Report
+
+if TYPE_CHECKING:
+    from wsdiag.channels.tail import Authorizer
+    from wsdiag.checks import CheckOptions
+    from wsdiag.credentials import Credentials
+    from wsdiag.environment import Environment
 
 TARGET_ARGUMENT = click.argument("target", metavar="TARGET")
 
 
-def credentials_for(opts: dict[str, Any], what: str) -> Any:
+def credentials_for(run: Invocation, what: str) -> Credentials:
     """Complete credentials or a usage error naming what is missing; mistakes noted on stderr."""
-    from wsdiag.credentials import CredentialsError, credentials_from
+    from wsdiag.credentials import CredentialsError
 
-    creds = credentials_from(
-        environment(opts), app_id=opts.get("app_id"), key=opts.get("key"), secret=opts.get("secret")
-    )
+    creds = run.credentials()
     for warning in creds.warnings():
         click.echo(f"warning: {warning}", err=True)
     try:
@@ -45,7 +51,7 @@ def credentials_for(opts: dict[str, Any], what: str) -> Any:
         raise click.UsageError(str(exc)) from None
 
 
-def _read_data(data: str | None) -> str:
+def _read_data(data: str | None, env: Environment) -> str:
     """DATA as given, ``@file``, ``-`` or nothing with a pipe: stdin; nothing at a terminal: {}."""
     if data is not None and data.startswith("@"):
         try:
@@ -53,8 +59,8 @@ def _read_data(data: str | None) -> str:
                 return handle.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise click.BadParameter(f"cannot read {data[1:]}: {exc}", param_hint="DATA") from None
-    if data == "-" or (data is None and not sys.stdin.isatty()):
-        return sys.stdin.read()
+    if data == "-" or (data is None and env.input_is_piped()):
+        return env.input.read()
     return "{}" if data is None else data
 
 
@@ -115,7 +121,20 @@ def _read_batch(path: str, channels: list[str], event: str | None) -> list[Any]:
 )
 @network_options
 @report_options
-def publish(**opts: Any) -> None:
+def publish(
+    target: str,
+    channels: str | None,
+    event: str | None,
+    data: str | None,
+    server: ServerFlags,
+    creds: CredentialFlags,
+    batch: str | None,
+    socket_id: str | None,
+    info: str | None,
+    no_size_limit: bool,
+    network: NetworkFlags,
+    report: ReportFlags,
+) -> None:
     """Publish an event over the HTTP API and explain the reply.
 
     DATA is a string, @FILE, or - for stdin (stdin is read too when DATA is
@@ -131,58 +150,55 @@ def publish(**opts: Any) -> None:
     from wsdiag.checks.api import publish as publish_event
     from wsdiag.checks.api import publish_batch, validate_publish
 
-    target = target_from(opts)
-    creds = credentials_for(opts, "publish")
-    channels = [c for c in (opts["channels"] or "").split(",") if c]
-    if opts["socket_id"]:
+    run = Invocation(server, creds, network)
+    resolved = run.target(target)
+    credentials = credentials_for(run, "publish")
+    names = [c for c in (channels or "").split(",") if c]
+    if socket_id:
         from wsdiag.pusher.signing import validate_socket_id
 
-        if problem := validate_socket_id(opts["socket_id"]):
+        if problem := validate_socket_id(socket_id):
             raise click.BadParameter(problem, param_hint="--socket-id")
-    if opts["batch"]:
-        events = _read_batch(opts["batch"], channels, opts["event"])
+    if batch:
+        events = _read_batch(batch, names, event)
         problems = [
             f"{e.channel}/{e.name}: {p}"
             for e in events
-            for p in validate_publish(
-                [e.channel], e.name, e.data, size_limit=not opts["no_size_limit"]
-            )
+            for p in validate_publish([e.channel], e.name, e.data, size_limit=not no_size_limit)
         ]
     else:
-        if not channels or not opts["event"]:
+        if not names or not event:
             raise click.UsageError("give CHANNEL and EVENT (or --batch FILE)")
-        data = _read_data(opts["data"])
-        problems = validate_publish(
-            channels, opts["event"], data, size_limit=not opts["no_size_limit"]
-        )
+        payload = _read_data(data, run.env)
+        problems = validate_publish(names, event, payload, size_limit=not no_size_limit)
     if problems:
         raise click.UsageError("nothing was sent: " + "; ".join(problems))
-    options = check_options_from(opts, target)
-    report = Report(command="publish", target=target.label)
-    renderer = make_report_renderer(opts, detailed=True)
-    renderer.start(report)
+    options = run.check_options(resolved)
+    outcome = Report(command="publish", target=resolved.label)
+    renderer = make_report_renderer(report, detailed=True, secret=credentials.secret)
+    renderer.start(outcome)
     try:
-        if opts["batch"]:
-            results = publish_batch(target, creds, events, options)
+        if batch:
+            results = publish_batch(resolved, credentials, events, options)
         else:
             results = [
                 publish_event(
-                    target,
-                    creds,
-                    channels,
-                    opts["event"],
-                    data,
+                    resolved,
+                    credentials,
+                    names,
+                    event or "",  # checked above: no batch means an EVENT was given
+                    payload,
                     options,
-                    socket_id=opts["socket_id"],
-                    info=opts["info"],
+                    socket_id=socket_id,
+                    info=info,
                 )
             ]
         for result in results:
-            report.results.append(result)
+            outcome.results.append(result)
             renderer.on_result(result)
     except KeyboardInterrupt:
-        report.interrupted = True
-    finish_report(report, renderer, opts)
+        outcome.interrupted = True
+    finish_report(outcome, renderer, report, run)
 
 
 @click.command()
@@ -195,7 +211,17 @@ def publish(**opts: Any) -> None:
 @click.option("--info", help="Attributes to ask for: user_count, subscription_count, cache.")
 @network_options
 @report_options
-def channels(**opts: Any) -> None:
+def channels(
+    target: str,
+    channel: str | None,
+    server: ServerFlags,
+    creds: CredentialFlags,
+    users: bool,
+    prefix: str | None,
+    info: str | None,
+    network: NetworkFlags,
+    report: ReportFlags,
+) -> None:
     """Query the HTTP API: occupied channels, one channel, or a presence channel's users.
 
     \b
@@ -207,32 +233,26 @@ def channels(**opts: Any) -> None:
     from wsdiag.checks.api import query_channels
     from wsdiag.pusher.signing import validate_channel_name
 
-    target = target_from(opts)
-    creds = credentials_for(opts, "channels")
-    channel = opts["channel"]
+    run = Invocation(server, creds, network)
+    resolved = run.target(target)
+    credentials = credentials_for(run, "channels")
     if channel and (problem := validate_channel_name(channel)):
         raise click.BadParameter(problem, param_hint="CHANNEL")
-    if opts["users"] and not (channel or "").startswith("presence-"):
+    if users and not (channel or "").startswith("presence-"):
         raise click.UsageError("--users needs a presence- CHANNEL")
-    options = check_options_from(opts, target)
-    report = Report(command="channels", target=target.label)
-    renderer = make_report_renderer(opts, detailed=True)
-    renderer.start(report)
+    options = run.check_options(resolved)
+    outcome = Report(command="channels", target=resolved.label)
+    renderer = make_report_renderer(report, detailed=True, secret=credentials.secret)
+    renderer.start(outcome)
     try:
         result = query_channels(
-            target,
-            creds,
-            options,
-            channel=channel,
-            users=opts["users"],
-            prefix=opts["prefix"],
-            info=opts["info"],
+            resolved, credentials, options, channel=channel, users=users, prefix=prefix, info=info
         )
-        report.results.append(result)
+        outcome.results.append(result)
         renderer.on_result(result)
     except KeyboardInterrupt:
-        report.interrupted = True
-    finish_report(report, renderer, opts)
+        outcome.interrupted = True
+    finish_report(outcome, renderer, report, run)
 
 
 def _auth_headers(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -245,43 +265,51 @@ def _auth_headers(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return headers
 
 
-def _authorizer(opts: dict[str, Any], key: str, secret: str | None, check: Any) -> Any:
+@dataclass(frozen=True)
+class AuthFlags:
+    """How tail gets channel auth: the app's endpoint, or signing locally as this user."""
+
+    endpoint: str | None
+    headers: tuple[str, ...]
+    user_id: str
+    user_info: str | None
+
+
+def _authorizer(
+    flags: AuthFlags, key: str, secret: str | None, network: NetworkFlags, check: CheckOptions
+) -> Authorizer | None:
     from wsdiag import trace
     from wsdiag.channels.auth import EndpointAuthorizer, LocalAuthorizer
 
-    headers = _auth_headers(opts["auth_header"])
+    headers = _auth_headers(flags.headers)
     for _, value in headers:
         trace.add_secret(value)
     user_info = None
-    if opts["user_info"]:
+    if flags.user_info:
         try:
-            user_info = json.loads(opts["user_info"])
+            user_info = json.loads(flags.user_info)
         except ValueError as exc:
             raise click.BadParameter(f"not JSON: {exc}", param_hint="--user-info") from None
         if not isinstance(user_info, dict):
             raise click.BadParameter("must be a JSON object", param_hint="--user-info")
-    if opts["auth_endpoint"]:
-        if not opts["auth_endpoint"].startswith(("http://", "https://")):
-            raise click.BadParameter(
-                "must be an http:// or https:// URL", param_hint="--auth-endpoint"
-            )
+    if flags.endpoint:
         from urllib.parse import urlsplit
 
         from wsdiag.proxy import bypassed
 
-        auth_host = urlsplit(opts["auth_endpoint"]).hostname or ""
+        auth_host = urlsplit(flags.endpoint).hostname or ""
         return EndpointAuthorizer(
-            opts["auth_endpoint"],
+            flags.endpoint,
             key,
             headers,
             secret,
             check.timeout,
-            opts.get("ca_bundle"),
-            not opts.get("insecure"),
+            network.ca_bundle,
+            not network.insecure,
             proxy=None if bypassed(auth_host) else check.proxy,
         )
     if secret:
-        return LocalAuthorizer(key, secret, opts["user_id"], user_info)
+        return LocalAuthorizer(key, secret, flags.user_id, user_info)
     return None
 
 
@@ -329,7 +357,23 @@ def _authorizer(opts: dict[str, Any], key: str, secret: str | None, check: Any) 
 )
 @click.option("--debug", is_flag=True, help="Trace every frame on stderr, secrets masked.")
 @network_options
-def tail(**opts: Any) -> None:
+def tail(
+    target: str,
+    channel_names: tuple[str, ...],
+    server: ServerFlags,
+    creds: CredentialFlags,
+    auth_endpoint: str | None,
+    auth_header: tuple[str, ...],
+    user_id: str,
+    user_info: str | None,
+    encryption_master_key: str | None,
+    events: tuple[str, ...],
+    count: int | None,
+    duration: float | None,
+    as_json: bool,
+    debug: bool,
+    network: NetworkFlags,
+) -> None:
     """Watch channels live: events, presence members, connection states.
 
     Private and presence channels are signed locally with --secret or through
@@ -343,45 +387,35 @@ def tail(**opts: Any) -> None:
       wsdiag tail mt1 private-chat --key KEY --auth-endpoint https://app.test/broadcasting/auth
     """
     from wsdiag.channels.tail import TailOptions, TailSession
-    from wsdiag.credentials import credentials_from
     from wsdiag.exit_codes import ExitCode
     from wsdiag.pusher.signing import validate_channel_name
 
-    target = target_from(opts)
-    if not target.key:
+    if auth_endpoint and not auth_endpoint.startswith(("http://", "https://")):
+        raise click.BadParameter("must be an http:// or https:// URL", param_hint="--auth-endpoint")
+    run = Invocation(server, creds, network)
+    resolved = run.target(target)
+    if not resolved.key:
         raise click.UsageError("tail needs the app key: --key or PUSHER_APP_KEY")
-    for name in opts["channel_names"]:
+    for name in channel_names:
         if problem := validate_channel_name(name):
             raise click.BadParameter(problem, param_hint="CHANNEL")
-    creds = credentials_from(
-        environment(opts), app_id=opts.get("app_id"), key=target.key, secret=opts.get("secret")
-    )
-    for warning in creds.warnings():
+    credentials = run.credentials()
+    for warning in credentials.warnings():
         click.echo(f"warning: {warning}", err=True)
-    master_key = None
-    if opts["encryption_master_key"]:
-        from wsdiag.channels.encryption import nacl_available, parse_master_key
-
-        try:
-            master_key = parse_master_key(opts["encryption_master_key"])
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--encryption-master-key") from None
-        if not nacl_available():
-            raise click.UsageError(
-                "decrypting needs PyNaCl: pip install 'wsdiag[encryption]' (or pip install pynacl)"
-            )
-    check = check_options_from(opts, target, announce_trust=True)
-    _start_trace(opts, creds.secret)
-    renderer = _tail_renderer(opts)
+    master_key = _master_key(encryption_master_key)
+    check = run.check_options(resolved, announce=True, auth_endpoint=auth_endpoint)
+    _start_trace(debug, credentials.secret)
+    renderer = _tail_renderer(as_json)
+    auth = AuthFlags(auth_endpoint, auth_header, user_id, user_info)
     session = TailSession(
-        target,
+        resolved,
         TailOptions(
-            channels=tuple(dict.fromkeys(opts["channel_names"])),
-            authorizer=_authorizer(opts, target.key, creds.secret, check),
+            channels=tuple(dict.fromkeys(channel_names)),
+            authorizer=_authorizer(auth, resolved.key, credentials.secret, network, check),
             master_key=master_key,
-            event_patterns=tuple(opts["events"]),
-            count=opts["count"],
-            duration=opts["duration"],
+            event_patterns=tuple(events),
+            count=count,
+            duration=duration,
             check=check,
         ),
         sink=renderer.on_event,
@@ -401,8 +435,24 @@ def tail(**opts: Any) -> None:
     click.get_current_context().exit(int(code))
 
 
-def _start_trace(opts: dict[str, Any], secret: str | None) -> None:
-    if not opts.get("debug"):
+def _master_key(text: str | None) -> bytes | None:
+    if not text:
+        return None
+    from wsdiag.channels.encryption import nacl_available, parse_master_key
+
+    try:
+        master_key = parse_master_key(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--encryption-master-key") from None
+    if not nacl_available():
+        raise click.UsageError(
+            "decrypting needs PyNaCl: pip install 'wsdiag[encryption]' (or pip install pynacl)"
+        )
+    return master_key
+
+
+def _start_trace(debug: bool, secret: str | None) -> None:
+    if not debug:
         return
     from wsdiag import trace
 
@@ -410,10 +460,10 @@ def _start_trace(opts: dict[str, Any], secret: str | None) -> None:
     trace.enable()
 
 
-def _tail_renderer(opts: dict[str, Any]) -> Any:
+def _tail_renderer(as_json: bool) -> Any:
     from wsdiag.render.stream import ConsoleTailRenderer, NdjsonTailRenderer
 
-    if opts["as_json"]:
+    if as_json:
         return NdjsonTailRenderer()
     from rich.console import Console
 

@@ -3,55 +3,70 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wsdiag.cli.options import (
+    CheckFlags,
+    CredentialFlags,
+    Invocation,
+    NetworkFlags,
+    ReportFlags,
+    ServerFlags,
     check_options,
-    check_options_from,
     credential_options,
-    environment,
     finish_report,
     make_report_renderer,
     network_options,
     report_options,
     server_options,
-    target_from,
 )
 from wsdiag.models import Report, Stage
 
+if TYPE_CHECKING:
+    from wsdiag.credentials import Credentials
 
-def run_stages(command: str, stages: Sequence[Stage], *, detailed: bool, **opts: Any) -> None:
-    target = target_from(opts)
-    credentials = _credentials(opts, target) if Stage.DELIVERY in stages else None
-    options = check_options_from(opts, target)
+
+def run_stages(
+    command: str,
+    stages: Sequence[Stage],
+    argument: str | None,
+    *,
+    detailed: bool,
+    server: ServerFlags,
+    network: NetworkFlags,
+    checks: CheckFlags,
+    report_flags: ReportFlags,
+    creds: CredentialFlags | None = None,
+    events: int = 5,
+) -> None:
+    run = Invocation(server, creds, network)
+    target = run.target(argument)
+    credentials = _credentials(run) if Stage.DELIVERY in stages else None
+    options = run.check_options(target, checks)
     report = Report(command=command, target=target.label)
     if target.key and target.key.isdigit():
         report.notes.append(
             f"the key {target.key!r} is all digits: that looks like the app *id*, not the key"
         )
-    renderer = make_report_renderer(opts, detailed=detailed)
+    secret = credentials.secret if credentials else None
+    renderer = make_report_renderer(report_flags, detailed=detailed, secret=secret)
     renderer.start(report)
     from wsdiag.checks.runner import check_target
 
     try:
-        check_target(
-            target, options, report, renderer.on_result, stages, credentials, opts.get("events", 5)
-        )
+        check_target(target, options, report, renderer.on_result, stages, credentials, events)
     except KeyboardInterrupt:
         report.interrupted = True
-    finish_report(report, renderer, opts)
+    finish_report(report, renderer, report_flags, run)
 
 
-def _credentials(opts: dict[str, Any], target: Any) -> Any:
+def _credentials(run: Invocation) -> Credentials | None:
     """Credentials for the end-to-end stages; incomplete ones are a usage error."""
     from wsdiag import trace
-    from wsdiag.credentials import credentials_from
 
-    creds = credentials_from(
-        environment(opts), app_id=opts.get("app_id"), key=target.key, secret=opts.get("secret")
-    )
+    creds = run.credentials()
     trace.add_secret(creds.secret)
     if not (creds.app_id or creds.secret):
         return None  # nothing but a key: the layered check without the API stages
@@ -86,7 +101,15 @@ def layered(fn: Any) -> Any:
     show_default=True,
     help="Test events to publish and receive for end-to-end latency (with credentials).",
 )
-def check(**opts: Any) -> None:
+def check(
+    target: str | None,
+    server: ServerFlags,
+    network: NetworkFlags,
+    checks: CheckFlags,
+    report: ReportFlags,
+    creds: CredentialFlags,
+    events: int,
+) -> None:
     """Check every layer: DNS, TCP, TLS, WebSocket, Pusher handshake, ping.
 
     TARGET is a cluster name (mt1, eu, ap2…) or a self-hosted server URL
@@ -104,12 +127,29 @@ def check(**opts: Any) -> None:
       wsdiag check ws://127.0.0.1:6001 --key app-key --junit wsdiag.xml
       wsdiag check mt1 --env-file .env --max-latency-ms 300
     """
-    run_stages("check", tuple(Stage), detailed=False, **opts)
+    run_stages(
+        "check",
+        tuple(Stage),
+        target,
+        detailed=False,
+        server=server,
+        network=network,
+        checks=checks,
+        report_flags=report,
+        creds=creds,
+        events=events,
+    )
 
 
 @click.command()
 @layered
-def resolve(**opts: Any) -> None:
+def resolve(
+    target: str | None,
+    server: ServerFlags,
+    network: NetworkFlags,
+    checks: CheckFlags,
+    report: ReportFlags,
+) -> None:
     """Resolve the target's hosts (A, AAAA, CNAME chain, TTLs).
 
     \b
@@ -117,12 +157,28 @@ def resolve(**opts: Any) -> None:
       wsdiag resolve mt1
       wsdiag resolve mt1 --resolver 1.1.1.1
     """
-    run_stages("resolve", (Stage.RESOLVE,), detailed=True, **opts)
+    layers = (Stage.RESOLVE,)
+    run_stages(
+        "resolve",
+        layers,
+        target,
+        detailed=True,
+        server=server,
+        network=network,
+        checks=checks,
+        report_flags=report,
+    )
 
 
 @click.command()
 @layered
-def reach(**opts: Any) -> None:
+def reach(
+    target: str | None,
+    server: ServerFlags,
+    network: NetworkFlags,
+    checks: CheckFlags,
+    report: ReportFlags,
+) -> None:
     """Connect over TCP to every address on 443 and 80 (or the server's port).
 
     \b
@@ -130,12 +186,28 @@ def reach(**opts: Any) -> None:
       wsdiag reach mt1
       wsdiag reach --host soketi.internal --port 6001 --no-tls
     """
-    run_stages("reach", (Stage.RESOLVE, Stage.REACH), detailed=True, **opts)
+    layers = (Stage.RESOLVE, Stage.REACH)
+    run_stages(
+        "reach",
+        layers,
+        target,
+        detailed=True,
+        server=server,
+        network=network,
+        checks=checks,
+        report_flags=report,
+    )
 
 
 @click.command()
 @layered
-def tls(**opts: Any) -> None:
+def tls(
+    target: str | None,
+    server: ServerFlags,
+    network: NetworkFlags,
+    checks: CheckFlags,
+    report: ReportFlags,
+) -> None:
     """TLS handshake: version, cipher, ALPN and the certificate chain.
 
     \b
@@ -143,12 +215,28 @@ def tls(**opts: Any) -> None:
       wsdiag tls mt1
       wsdiag tls wss://ws.example.com:443 --ca-bundle corp-ca.pem
     """
-    run_stages("tls", (Stage.RESOLVE, Stage.REACH, Stage.TLS), detailed=True, **opts)
+    layers = (Stage.RESOLVE, Stage.REACH, Stage.TLS)
+    run_stages(
+        "tls",
+        layers,
+        target,
+        detailed=True,
+        server=server,
+        network=network,
+        checks=checks,
+        report_flags=report,
+    )
 
 
 @click.command()
 @layered
-def connect(**opts: Any) -> None:
+def connect(
+    target: str | None,
+    server: ServerFlags,
+    network: NetworkFlags,
+    checks: CheckFlags,
+    report: ReportFlags,
+) -> None:
     """WebSocket upgrade, Pusher handshake and ping round trips.
 
     \b
@@ -156,8 +244,17 @@ def connect(**opts: Any) -> None:
       wsdiag connect mt1 --key 278d425bdf160c739803
       wsdiag connect ws://127.0.0.1:6001 --key app-key --pings 20
     """
-    stages = (Stage.RESOLVE, Stage.REACH, Stage.WEBSOCKET, Stage.PING)
-    run_stages("connect", stages, detailed=True, **opts)
+    layers = (Stage.RESOLVE, Stage.REACH, Stage.WEBSOCKET, Stage.PING)
+    run_stages(
+        "connect",
+        layers,
+        target,
+        detailed=True,
+        server=server,
+        network=network,
+        checks=checks,
+        report_flags=report,
+    )
 
 
 COMMANDS = (check, resolve, reach, tls, connect)

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
 
 import click
 
-from wsdiag.cli.options import FilePath, credential_options, load_profile, server_options
-
-# (setting, flag option, PUSHER_* name, profile key)
-SETTINGS = (
-    ("app_id", "app_id", "PUSHER_APP_ID", "app_id"),
-    ("key", "key", "PUSHER_APP_KEY", "key"),
-    ("secret", "secret", "PUSHER_APP_SECRET", "secret"),
-    ("cluster", None, "PUSHER_APP_CLUSTER", "cluster"),
-    ("host", "host", "PUSHER_HOST", "host"),
-    ("port", "port", "PUSHER_PORT", "port"),
-    ("scheme", None, "PUSHER_SCHEME", "scheme"),
+from wsdiag.cli.options import (
+    CredentialFlags,
+    FilePath,
+    Invocation,
+    ServerFlags,
+    credential_options,
+    current_environment,
+    server_options,
 )
 
 
@@ -26,7 +21,7 @@ SETTINGS = (
 def config() -> None:
     """Profiles in ~/.config/wsdiag/config.toml, and the settings wsdiag resolves.
 
-    Precedence: flags > environment > --env-file > profile.
+    Precedence: flags > --env-file > environment > profile.
 
     \b
     Examples:
@@ -36,43 +31,35 @@ def config() -> None:
     """
 
 
-def resolve_settings(opts: dict[str, Any]) -> list[Any]:
-    from wsdiag.config import Setting
-    from wsdiag.credentials import read_env_file
-
-    profile = load_profile(opts)
-    env_file = read_env_file(opts["env_file"]) if opts.get("env_file") else {}
-    settings = []
-    for name, flag, env_name, profile_key in SETTINGS:
-        candidates = [
-            (opts.get(flag) if flag else None, "flag"),
-            (os.environ.get(env_name) or None, f"environment {env_name}"),
-            (env_file.get(env_name), f"env file {opts.get('env_file')}"),
-            (profile.values.get(profile_key), f"profile {profile.name} ({profile.path})"),
-        ]
-        value, source = next(((str(v), s) for v, s in candidates if v), (None, "not set"))
-        settings.append(Setting(name, value, source))
-    target = opts.get("target") or profile.values.get("target")
-    target_source = "argument" if opts.get("target") else f"profile {profile.name}"
-    settings.insert(0, Setting("target", target, target_source if target else "not set"))
-    return settings
-
-
 @config.command()
 @click.argument("target", required=False)
 @server_options
 @credential_options
-def show(**opts: Any) -> None:
+def show(target: str | None, server: ServerFlags, creds: CredentialFlags) -> None:
     """Print the resolved settings, the secret masked, and where each came from.
+
+    The target line is the one every other command would use with the same
+    arguments, settings and profile.
 
     \b
     Examples:
       wsdiag config show
       wsdiag config show --profile staging --env-file .env
     """
-    for setting in resolve_settings(opts):
-        shown = setting.shown() if setting.value is not None else "-"
-        click.echo(f"{setting.name:<8} {shown:<40} {setting.source}")
+    from wsdiag.target import TargetError
+
+    run = Invocation(server, creds)
+    settings = run.settings
+    try:
+        resolved, source = settings.target(
+            None if target == "-" else target, tls=server.tls, port=server.port
+        )
+        shown, where = resolved.label, source
+    except TargetError:
+        shown, where = "-", "not set"
+    click.echo(f"{'target':<8} {shown:<40} {where}")
+    for setting in settings.items:
+        click.echo(f"{setting.name:<8} {setting.shown():<40} {setting.source}")
 
 
 @config.command()
@@ -89,7 +76,15 @@ def show(**opts: Any) -> None:
     type=FilePath(dir_okay=False),
     help="Config file [default: ~/.config/wsdiag/config.toml].",
 )
-def add(name: str, config_path: str | None, **values: str | None) -> None:
+def add(
+    name: str,
+    config_path: str | None,
+    target: str | None,
+    app_id: str | None,
+    key: str | None,
+    secret: str | None,
+    auth_endpoint: str | None,
+) -> None:
     """Add or replace a profile (the file is created private, mode 600).
 
     \b
@@ -99,7 +94,15 @@ def add(name: str, config_path: str | None, **values: str | None) -> None:
     """
     from wsdiag.config import ConfigError, default_path, write_profile
 
-    path = Path(config_path) if config_path else default_path()
+    environ = current_environment().environ
+    path = Path(config_path) if config_path else default_path(environ)
+    values = {
+        "target": target,
+        "app_id": app_id,
+        "key": key,
+        "secret": secret,
+        "auth_endpoint": auth_endpoint,
+    }
     chosen = {k: v for k, v in values.items() if v}
     if not chosen:
         raise click.UsageError("give at least one of --target, --app-id, --key, --secret")
@@ -120,11 +123,9 @@ def path() -> None:
     """
     from wsdiag.config import default_path
 
-    click.echo(
-        str(
-            Path(os.environ["WSDIAG_CONFIG"]) if os.environ.get("WSDIAG_CONFIG") else default_path()
-        )
-    )
+    environ = current_environment().environ
+    configured = environ.get("WSDIAG_CONFIG")
+    click.echo(str(Path(configured) if configured else default_path(environ)))
 
 
 COMMANDS: tuple[click.Command, ...] = (config,)
