@@ -9,6 +9,11 @@ time and against the same target, pusher-js 8.6.0 in Node
 outcomes in its message; a second assertion checks that pusher-js did what the
 condition is built to make it do, so a broken bed cannot pass as agreement.
 
+The conditions themselves run a few at a time (``runs``, WORKERS): most of a
+condition is waiting out pusher-js's deadline, and the conditions share nothing
+but soketi. Each test then takes its own condition's result, so each condition
+still passes, fails or skips on its own, with its own message.
+
 How pusher-js is set up, and why:
 
 - ``{cluster, wsHost, wsPort, wssPort, forceTLS, enabledTransports: ["ws"]}``,
@@ -61,18 +66,20 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 import trustme
 
-from tests.differential.bed import ROWS, Names, Row, firewall, front, names, run_check
-from tests.faults.harness import Outcome
-from tests.servers.netns import Rule, firewalled_host
+from tests.differential.bed import ROWS, Names, Row, names
+from tests.faults.harness import Outcome, run_wsdiag
+from tests.servers.netns import Family, Rule, firewalled_host
 from tests.servers.pusherjs import ClientSettings, PusherJsOutcome, run_pusher_js
+from tests.servers.relay import relay_on
 from tests.servers.soketi import Soketi
 from tests.servers.tls import NAME, days_from_now, make_context
 
@@ -85,6 +92,11 @@ MISSING_NAME = "missing.wsdiag.invalid"
 CLUSTER = "fw"
 CLUSTER_HOSTS = tuple(f"{h}-{CLUSTER}.pusher.com" for h in ("ws", "api", "sockjs"))
 WS_PORT = 6001  # the namespace has its own ports: the relay listens where soketi would
+# Conditions in flight at once. A failing one is ~6 s of waiting for pusher-js, a
+# working one mostly Node and Python starting. On 2 CPUs, 6 takes the module from
+# ~78 s to ~21 s; all 17 at once saves ~6 s more but starts ~34 processes together,
+# which eats into the time the working paths have (pusher-js 6 s, wsdiag --timeout 3).
+WORKERS = 6
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,18 @@ class Bed:
                 self.ca, *identities, not_before=days_from_now(-30), not_after=days_from_now(-1)
             )
         return make_context(self.ca, *identities)
+
+    def front(
+        self,
+        addresses: Sequence[str],
+        port: int = 0,
+        *,
+        tls: ssl.SSLContext | None = None,
+        namespace: str | None = None,
+    ) -> contextlib.AbstractContextManager[int]:
+        """soketi behind a relay on ``addresses`` (terminating TLS, as nginx does, with ``tls``)."""
+        upstream = (self.soketi.host, self.soketi.port)
+        return relay_on(addresses, upstream, port, context=tls, namespace=namespace)
 
 
 @dataclass(frozen=True)
@@ -152,7 +176,7 @@ def _wss(
     bed: Bed, context: ssl.SSLContext, connects: bool, *, trusted: bool = True
 ) -> Iterator[Case]:
     with (
-        front(bed.soketi.port, ["127.0.0.1", "::1"], tls=context) as port,
+        bed.front(["127.0.0.1", "::1"], tls=context) as port,
         names(bed.workdir, {NAME: ["127.0.0.1", "::1"]}) as view,
     ):
         client = settings(bed, NAME, port, tls=True)
@@ -193,7 +217,7 @@ def tls_port_speaks_plain_http(bed: Bed) -> Iterator[Case]:
 def tls_ipv4_only_ipv6_refused(bed: Bed) -> Iterator[Case]:
     """The name has both families; only 127.0.0.1 listens, [::1]:port refuses."""
     with (
-        front(bed.soketi.port, ["127.0.0.1"], tls=bed.tls(NAME)) as port,
+        bed.front(["127.0.0.1"], tls=bed.tls(NAME)) as port,
         contextlib.closing(_bound_not_listening("::1", port)),
         names(bed.workdir, {NAME: ["127.0.0.1", "::1"]}) as view,
     ):
@@ -204,7 +228,7 @@ def tls_ipv4_only_ipv6_refused(bed: Bed) -> Iterator[Case]:
 @contextlib.contextmanager
 def dns_name_does_not_exist(bed: Bed) -> Iterator[Case]:
     with (
-        front(bed.soketi.port, ["127.0.0.1", "::1"], tls=bed.tls(NAME)) as port,
+        bed.front(["127.0.0.1", "::1"], tls=bed.tls(NAME)) as port,
         names(bed.workdir, {NAME: ["127.0.0.1", "::1"]}) as view,
     ):
         client = settings(bed, MISSING_NAME, port, tls=True)
@@ -224,15 +248,12 @@ def _bound_not_listening(address: str, port: int) -> socket.socket:
 
 
 @contextlib.contextmanager
-def _namespaced_ws(
-    bed: Bed, rule: Rule | None, families: tuple[str, ...], connects: bool
-) -> Iterator[Case]:
+def _namespaced_ws(bed: Bed, rule: Rule, family: Family, connects: bool) -> Iterator[Case]:
     with firewalled_host() as host:
-        if rule is not None:
-            firewall(host.name, WS_PORT, rule, families)
+        host.block(WS_PORT, rule, family)
         addresses = [host.ipv4, host.ipv6]
         with (
-            front(bed.soketi.port, addresses, WS_PORT, namespace=host.name),
+            bed.front(addresses, WS_PORT, namespace=host.name),
             names(bed.workdir, {NAME: addresses}) as view,
         ):
             client = settings(bed, NAME, WS_PORT, tls=False)
@@ -240,36 +261,34 @@ def _namespaced_ws(
 
 
 def ws_port_dropped(bed: Bed) -> contextlib.AbstractContextManager[Case]:
-    return _namespaced_ws(bed, "drop", ("ipv4", "ipv6"), False)
+    return _namespaced_ws(bed, "drop", "both", False)
 
 
 def ws_icmp_host_unreachable(bed: Bed) -> contextlib.AbstractContextManager[Case]:
-    return _namespaced_ws(bed, "unreachable", ("ipv4", "ipv6"), False)
+    return _namespaced_ws(bed, "unreachable", "both", False)
 
 
 def ipv6_dropped_ipv4_fine(bed: Bed) -> contextlib.AbstractContextManager[Case]:
-    return _namespaced_ws(bed, "drop", ("ipv6",), True)
+    return _namespaced_ws(bed, "drop", "ipv6", True)
 
 
 def ipv4_dropped_ipv6_fine(bed: Bed) -> contextlib.AbstractContextManager[Case]:
-    return _namespaced_ws(bed, "drop", ("ipv4",), True)
+    return _namespaced_ws(bed, "drop", "ipv4", True)
 
 
 def ipv6_unreachable_ipv4_fine(bed: Bed) -> contextlib.AbstractContextManager[Case]:
-    return _namespaced_ws(bed, "unreachable", ("ipv6",), True)
+    return _namespaced_ws(bed, "unreachable", "ipv6", True)
 
 
 @contextlib.contextmanager
 def _cluster(bed: Bed, dropped: int, connects: bool) -> Iterator[Case]:
     """A cluster's three hosts on a firewalled dual-stack host: TLS on 443, plain on 80."""
     with firewalled_host() as host:
-        firewall(host.name, dropped, "drop")
+        host.block(dropped, "drop")
         addresses = [host.ipv4, host.ipv6]
         with (
-            front(
-                bed.soketi.port, addresses, 443, namespace=host.name, tls=bed.tls(*CLUSTER_HOSTS)
-            ),
-            front(bed.soketi.port, addresses, 80, namespace=host.name),
+            bed.front(addresses, 443, namespace=host.name, tls=bed.tls(*CLUSTER_HOSTS)),
+            bed.front(addresses, 80, namespace=host.name),
             names(bed.workdir, dict.fromkeys(CLUSTER_HOSTS, addresses)) as view,
         ):
             client = ClientSettings(bed.soketi.key, CLUSTER_HOSTS[0], 80, 443, True, CLUSTER)
@@ -331,13 +350,13 @@ def bed(soketi: Soketi, tmp_path_factory: pytest.TempPathFactory) -> Bed:
 
 
 def wsdiag_args(bed: Bed, case: Case) -> list[str]:
-    args = ["--key", case.client.key, "--app-id", bed.soketi.app_id, "--secret", bed.soketi.secret]
-    args += ["--timeout", str(TIMEOUT)]
+    args = ["check", case.target, "--key", case.client.key, "--app-id", bed.soketi.app_id]
+    args += ["--secret", bed.soketi.secret, "--timeout", str(TIMEOUT)]
     if case.names is not None:
         args += ["--resolver", case.names.resolver]
     if case.ca_bundle is not None:
         args += ["--ca-bundle", case.ca_bundle]
-    return args
+    return [*args, "--json"]
 
 
 def wsdiag_headline(outcome: Outcome) -> str:
@@ -348,33 +367,69 @@ def wsdiag_headline(outcome: Outcome) -> str:
     return str(report.get("verdict"))
 
 
-def describe(case: Case, pusher: PusherJsOutcome, wsdiag: Outcome) -> str:
-    return (
-        f"target {case.target}\n"
-        f"pusher-js: {pusher.headline()}\n"
-        f"wsdiag:    exit {wsdiag.exit_code}: {wsdiag_headline(wsdiag)}\n\n"
-        f"{pusher.describe()}\n\n{wsdiag.describe()}"
-    )
+@dataclass(frozen=True)
+class Run:
+    """One condition's case and what each client made of it."""
+
+    case: Case
+    pusher: PusherJsOutcome
+    wsdiag: Outcome
+
+    def describe(self) -> str:
+        return (
+            f"target {self.case.target}\n"
+            f"pusher-js: {self.pusher.headline()}\n"
+            f"wsdiag:    exit {self.wsdiag.exit_code}: {wsdiag_headline(self.wsdiag)}\n\n"
+            f"{self.pusher.describe()}\n\n{self.wsdiag.describe()}"
+        )
+
+
+def run_condition(condition: Condition, bed: Bed, home: Path) -> Run:
+    """Build the condition and run both clients in it at the same time."""
+    with condition(bed) as case, ThreadPoolExecutor(2) as pool:
+        prefix = case.names.prefix if case.names else ()
+        client = pool.submit(
+            run_pusher_js, case.client, home=home, ca_bundle=case.ca_bundle, prefix=prefix
+        )
+        check = pool.submit(run_wsdiag, *wsdiag_args(bed, case), home=home, prefix=prefix, limit=90)
+        return Run(case, client.result(), check.result())
+
+
+@pytest.fixture(scope="module")
+def runs(
+    bed: Bed, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[Condition, Future[Run]]]:
+    """Every condition this session tests (after -k, -m and skip marks), started WORKERS
+    at a time. A condition that skips (no root, no pusher-js) skips its test at ``result()``."""
+    selected = [  # this module's items: the parametrized test below
+        cast(Condition, item.callspec.params["condition"])
+        for item in request.session.items
+        if isinstance(item, pytest.Function)
+        and item.parent is request.node
+        and item.get_closest_marker("skip") is None
+    ]
+    pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="condition")
+    try:
+        yield {
+            condition: pool.submit(
+                run_condition, condition, bed, tmp_path_factory.mktemp(condition.__name__)
+            )
+            for condition in selected
+        }
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 @pytest.mark.parametrize("condition", CONDITIONS)
 def test_wsdiag_agrees_with_pusher_js(
-    condition: Condition, bed: Bed, tmp_path: Path, request: pytest.FixtureRequest
+    condition: Condition, runs: dict[Condition, Future[Run]], request: pytest.FixtureRequest
 ) -> None:
-    with condition(bed) as case, ThreadPoolExecutor(2) as pool:
-        prefix = case.names.prefix if case.names else ()
-        client = pool.submit(
-            run_pusher_js, case.client, home=tmp_path, ca_bundle=case.ca_bundle, prefix=prefix
-        )
-        check = pool.submit(
-            run_check, case.target, *wsdiag_args(bed, case), home=tmp_path, prefix=prefix
-        )
-        pusher, wsdiag = client.result(), check.result()
-    message = describe(case, pusher, wsdiag)
+    run = runs[condition].result()
+    pusher, wsdiag, message = run.pusher, run.wsdiag, run.describe()
     reached = "connected" if pusher.connected else str(pusher.report.get("final_state"))
     ROWS.append(Row(request.node.callspec.id, reached, wsdiag.exit_code, wsdiag_headline(wsdiag)))
     assert wsdiag.exit_code in (0, 1), f"wsdiag did not run the check\n{message}"
     assert pusher.connected == (wsdiag.exit_code == 0), (
         f"wsdiag disagrees with pusher-js\n{message}"
     )
-    assert pusher.connected == case.connects, f"the condition is not what it claims\n{message}"
+    assert pusher.connected == run.case.connects, f"the condition is not what it claims\n{message}"

@@ -48,6 +48,7 @@ import pytest
 
 Rule = Literal["drop", "unreachable", "prohibited", "no-route", "reset"]
 Ipv6Mode = Literal["none", "link-local", "disabled"]
+Family = Literal["both", "ipv4", "ipv6"]
 T = TypeVar("T")
 
 RULES: dict[str, tuple[list[str], list[str]]] = {  # rule → (iptables, ip6tables) target
@@ -111,6 +112,10 @@ class FirewalledHost:
     ipv6: str
     link: str  # the root-namespace end of the veth pair
 
+    def block(self, port: int, rule: Rule = "drop", family: Family = "both") -> None:
+        """The firewall in front of this host meets what comes in for ``port`` with ``rule``."""
+        _block(self.name, "INPUT", port, rule, family)
+
 
 @dataclass(frozen=True)
 class ClientNamespace:
@@ -125,8 +130,7 @@ class ClientNamespace:
 
     def block_outbound(self, port: int) -> None:
         """This machine's own firewall drops what it sends to ``port`` (iptables OUTPUT)."""
-        rule = ["-A", "OUTPUT", "-p", "tcp", "--dport", str(port), "-j", "DROP"]
-        _in_ns(self.name, "iptables", *rule)
+        _block(self.name, "OUTPUT", port, "drop", "ipv4")
 
 
 def require_netns() -> None:
@@ -146,6 +150,16 @@ def _run(*args: str) -> str:
 
 def _in_ns(namespace: str, *args: str) -> str:
     return _run("ip", "netns", "exec", namespace, *args)
+
+
+def _block(namespace: str, chain: str, port: int, rule: Rule, family: Family) -> None:
+    """``rule`` for TCP to ``port`` in ``chain`` (INPUT or OUTPUT), per address family."""
+    v4, v6 = RULES[rule]
+    match = ["-A", chain, "-p", "tcp", "--dport", str(port)]
+    if family in ("both", "ipv4"):
+        _in_ns(namespace, "iptables", *match, *v4)
+    if family in ("both", "ipv6"):
+        _in_ns(namespace, "ip6tables", *match, *v6)
 
 
 def _networks_in_use() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -231,13 +245,10 @@ def firewalled_host(
 ) -> Iterator[FirewalledHost]:
     """A namespace listening on ``open_ports``, behind ``{port: rule}`` in its INPUT chains."""
     with _link() as link:
+        host = FirewalledHost(link.namespace, link.ipv4, link.ipv6, link.host_if)
         for port, rule in (rules or {}).items():
-            v4, v6 = RULES[rule]
-            match = ["-A", "INPUT", "-p", "tcp", "--dport", str(port)]
-            _in_ns(link.namespace, "iptables", *match, *v4)
-            _in_ns(link.namespace, "ip6tables", *match, *v6)
+            host.block(port, rule)
         with _listener(link.namespace, open_ports):
-            host = FirewalledHost(link.namespace, link.ipv4, link.ipv6, link.host_if)
             _check_open(host, [p for p in open_ports if p not in (rules or {})])
             yield host
 
@@ -346,13 +357,8 @@ class ClientHost:
     def command(self) -> list[str]:
         return ["ip", "netns", "exec", self.name]
 
-    def block(self, port: int, rule: Rule = "drop", family: str = "both") -> None:
-        v4, v6 = RULES[rule]
-        match = ["-A", "OUTPUT", "-p", "tcp", "--dport", str(port)]
-        if family in ("both", "ipv4"):
-            _in_ns(self.name, "iptables", *match, *v4)
-        if family in ("both", "ipv6"):
-            _in_ns(self.name, "ip6tables", *match, *v6)
+    def block(self, port: int, rule: Rule = "drop", family: Family = "both") -> None:
+        _block(self.name, "OUTPUT", port, rule, family)
 
 
 @contextlib.contextmanager

@@ -5,6 +5,9 @@ namespace (``netns.run_in_namespace``) behind real firewall rules while the
 relay's threads and the upstream connection stay in the test process. Each
 accepted connection gets its own upstream connection; bytes are copied both
 ways as they come, Nagle off, as a load balancer in TCP mode does.
+
+``relay_on`` does all of that for a list of addresses that share one port (a
+dual-stack front), optionally listening inside a namespace.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import contextlib
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+
+from tests.servers.netns import run_in_namespace
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
@@ -84,9 +89,55 @@ def listening_socket(address: str, port: int) -> socket.socket:
     """A listening TCP socket (call it inside a namespace to listen there)."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    sock.bind((address, port))
-    sock.listen(64)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((address, port))
+        sock.listen(64)
+    except OSError:
+        sock.close()
+        raise
     return sock
+
+
+def listening_sockets(addresses: Sequence[str], port: int = 0) -> list[socket.socket]:
+    """One listening socket per address, all on ``port`` (0: a port free on every address)."""
+    for _ in range(20):  # port 0: the port the kernel gives the first may be taken on another
+        sockets: list[socket.socket] = []
+        chosen = port
+        try:
+            for address in addresses:
+                sockets.append(listening_socket(address, chosen))
+                chosen = sockets[-1].getsockname()[1]
+            return sockets
+        except OSError:
+            for sock in sockets:
+                sock.close()
+            if port:
+                raise
+    raise RuntimeError(f"no port free on all of {addresses}")
+
+
+@contextlib.contextmanager
+def relay_on(
+    addresses: Sequence[str],
+    upstream: tuple[str, int],
+    port: int = 0,
+    *,
+    context: ssl.SSLContext | None = None,
+    namespace: str | None = None,
+) -> Iterator[int]:
+    """Relay ``addresses`` on one port to ``upstream`` until the block ends; yields the port.
+
+    ``namespace``: listen inside that network namespace, behind its firewall, while
+    the upstream connections leave from the test process's own namespace.
+    """
+    if namespace is None:
+        listeners = listening_sockets(addresses, port)
+    else:
+        listeners = run_in_namespace(namespace, listening_sockets, addresses, port)
+    with contextlib.ExitStack() as stack:
+        for listener in listeners:
+            stack.enter_context(relay(listener, upstream, context))
+        yield int(listeners[0].getsockname()[1])
