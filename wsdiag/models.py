@@ -126,6 +126,55 @@ class Phase:
     ms: float
 
 
+# ---------------------------------------------------------------- typed outcomes
+# What a stage found, as later stages and the verdict consume it. ``details`` is
+# the JSON serialisation for people and tools; code never reads another stage's
+# ``details`` (issue 9), it reads these.
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """resolve: the addresses clients would connect to, in answer order."""
+
+    host: str
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Probed:
+    """reach: one TCP connect (or proxy tunnel) to one address and port."""
+
+    host: str
+    address: str  # through a proxy: the host name (the proxy resolves it)
+    port: int
+
+    @property
+    def family(self) -> str:
+        return "ipv6" if ":" in self.address else "ipv4"
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """websocket: the Pusher handshake's result."""
+
+    socket_id: str | None = None
+    activity_timeout: int | None = None
+    close_code: int | None = None  # the Pusher/WebSocket code it failed with
+    placeholder_key: bool = False  # 4001 to the placeholder key: the service was reached
+
+
+@dataclass(frozen=True)
+class Latency:
+    """ping, delivery: round trips or end-to-end times, in ms."""
+
+    samples_ms: tuple[float, ...]
+    median: float | None
+    p95: float | None
+
+
+Outcome = Resolved | Probed | Handshake | Latency
+
+
 @dataclass(frozen=True)
 class StageResult:
     """What one stage found about one subject (a host, an address, a path).
@@ -134,6 +183,7 @@ class StageResult:
     "refused"). ``cause`` and ``fix`` are set when status is warn or fail.
     ``details`` holds JSON-ready data only (str, int, float, bool, None, list,
     dict) so every renderer can show it without knowing the stage.
+    ``outcome`` is the typed record later stages and the verdict read.
     """
 
     stage: Stage
@@ -147,6 +197,7 @@ class StageResult:
     phases: tuple[Phase, ...] = ()
     trace: str | None = None  # traceback of an INTERNAL error, shown only with --debug
     started_ms: float | None = None  # offset from the start of the run, set by the runner
+    outcome: Outcome | None = None
 
     @property
     def elapsed_ms(self) -> float:

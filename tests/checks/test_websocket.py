@@ -47,7 +47,7 @@ def test_connection_established() -> None:
     assert result.status is Status.OK
     assert result.details["socket_id"] == "77.88"
     assert result.details["activity_timeout"] == 30
-    assert [p.name for p in result.phases] == ["connect", "upgrade", "pusher_handshake"]
+    assert [p.name for p in result.phases] == ["connect", "upgrade", "handshake"]
     assert session is not None
     request_line = server.requests[0].split("\r\n")[0]
     assert request_line.startswith("GET /app/app-key?protocol=7&client=wsdiag&version=")
@@ -177,7 +177,7 @@ def test_wss_with_a_private_ca(tls_material: tuple[ssl.SSLContext, str]) -> None
         session.close()
         untrusted, _ = open_pusher(endpoint, "127.0.0.1", "k", CheckOptions(timeout=2))
     assert result.status is Status.OK
-    assert [p.name for p in result.phases] == ["connect", "tls", "upgrade", "pusher_handshake"]
+    assert [p.name for p in result.phases] == ["connect", "tls", "upgrade", "handshake"]
     assert untrusted.kind is ErrorKind.TLS_UNTRUSTED_ISSUER
 
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from tests.servers.soketi import Soketi
 from wsdiag.cli import cli
 
-SCHEMA = json.loads(resources.files("wsdiag").joinpath("schema/report-v1.json").read_text())
+SCHEMA = json.loads(resources.files("wsdiag").joinpath("schema/report-v2.json").read_text())
 
 
 def invoke(*args: str) -> Result:
@@ -52,7 +52,7 @@ def test_check_happy_path_against_soketi(soketi: Soketi) -> None:
     assert websocket["status"] == "ok"
     assert websocket["details"]["socket_id"].count(".") == 1
     assert websocket["details"]["activity_timeout"] == 30  # soketi's value
-    assert [p["name"] for p in websocket["phases"]] == ["connect", "upgrade", "pusher_handshake"]
+    assert [p["name"] for p in websocket["phases"]] == ["connect", "upgrade", "handshake"]
     ping = by_stage(document, "ping")[0]
     assert len(ping["details"]["samples_ms"]) == 5
     assert ping["details"]["min"] <= ping["details"]["median"] <= ping["details"]["max"]

@@ -10,7 +10,7 @@ from importlib import resources
 import jsonschema
 from rich.console import Console
 
-from wsdiag.models import ErrorKind, Phase, Report, Stage, StageResult, Status
+from wsdiag.models import ErrorKind, Latency, Phase, Report, Stage, StageResult, Status
 from wsdiag.render.console import ConsoleRenderer
 from wsdiag.render.json import report_to_dict
 from wsdiag.render.junit import render_junit
@@ -96,7 +96,7 @@ def test_console_details_when_detailed() -> None:
 
 
 def test_json_matches_schema() -> None:
-    schema = json.loads(resources.files("wsdiag").joinpath("schema/report-v1.json").read_text())
+    schema = json.loads(resources.files("wsdiag").joinpath("schema/report-v2.json").read_text())
     document = report_to_dict(sample_report(), 1)
     jsonschema.Draft202012Validator(schema).validate(document)
     assert document["first_failure"] == 1
@@ -106,7 +106,7 @@ def test_json_matches_schema() -> None:
 
 
 def test_schema_kind_vocabulary_matches_error_kinds() -> None:
-    schema = json.loads(resources.files("wsdiag").joinpath("schema/report-v1.json").read_text())
+    schema = json.loads(resources.files("wsdiag").joinpath("schema/report-v2.json").read_text())
     kinds = schema["$defs"]["result"]["properties"]["kind"]["enum"]
     assert sorted(k for k in kinds if k) == sorted(k.value for k in ErrorKind)
 
@@ -135,7 +135,14 @@ def test_junit_parses_back() -> None:
 def test_verdicts() -> None:
     ok = Report(command="check", target="mt1")
     ok.results.append(
-        StageResult(Stage.PING, "wss://x", Status.OK, "5 pongs", details={"median": 23.4})
+        StageResult(
+            Stage.PING,
+            "wss://x",
+            Status.OK,
+            "5 pongs",
+            details={"median": 23.4},
+            outcome=Latency((23.4,), 23.4, 23.4),
+        )
     )
     assert verdict(ok) == "OK: mt1: Pusher connection works (ping median 23 ms)"
     warn = Report(command="check", target="mt1")
@@ -149,5 +156,5 @@ def test_verdicts() -> None:
 
 
 def test_schema_stage_vocabulary_matches_stages() -> None:
-    schema = json.loads(resources.files("wsdiag").joinpath("schema/report-v1.json").read_text())
+    schema = json.loads(resources.files("wsdiag").joinpath("schema/report-v2.json").read_text())
     assert schema["$defs"]["result"]["properties"]["stage"]["enum"] == [s.value for s in Stage]

@@ -14,27 +14,30 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from wsdiag.channels.auth import AuthError, ChannelAuth, needs_auth
 from wsdiag.channels.encryption import DecryptError, decrypt_payload, is_encrypted
 from wsdiag.channels.stream import Observed, TailEvent, TailSummary, event_matches
 from wsdiag.checks import CheckOptions
-from wsdiag.checks.websocket import PusherSession, SessionClosed, open_pusher
-from wsdiag.models import StageResult, Status
+from wsdiag.checks.websocket import open_pusher
+from wsdiag.models import Handshake, StageResult, Status
+from wsdiag.pusher import client as protocol
 from wsdiag.pusher.codes import explain_code
-from wsdiag.pusher.frames import (
-    FrameError,
-    PusherEvent,
-    ping_frame,
-    pong_frame,
-    subscribe_frame,
-)
-from wsdiag.target import Endpoint, Target
+from wsdiag.pusher.frames import PusherEvent
+from wsdiag.session import PusherSession
+from wsdiag.target import Target
 
 Sink = Callable[[TailEvent], None]
 PONG_TIMEOUT_S = 30.0  # pusher-js's pongTimeout
+
+
+class _KeepListening:
+    """What ``_on`` returns when the connection goes on."""
+
+
+_KEEP_LISTENING = _KeepListening()
 MAX_BACKOFF_S = 30.0
 
 
@@ -121,7 +124,7 @@ class TailSession:
         self._emit(
             Observed.STATE,
             state="connecting",
-            message=f"connecting to {endpoint.scheme}://{endpoint}",
+            message=f"connecting to {endpoint.url}",
         )
         # No addresses: the dial asks the system resolver and races them, as pusher-js would.
         result, session = open_pusher(endpoint, None, self.target.app_key, self.options.check)
@@ -132,7 +135,7 @@ class TailSession:
             Observed.STATE,
             state="connected",
             message=f"connected, socket_id {session.socket_id}, "
-            f"activity_timeout {session.activity_timeout} s",
+            f"activity_timeout {session.server_activity_timeout} s",
         )
         try:
             self._subscribe_all(session)
@@ -141,7 +144,7 @@ class TailSession:
             session.close()
 
     def _after_failed_connect(self, result: StageResult) -> float | None:
-        code = result.details.get("close_code") or result.details.get("error_code")
+        code = result.outcome.close_code if isinstance(result.outcome, Handshake) else None
         self._emit(
             Observed.STATE,
             state="disconnected",
@@ -159,7 +162,7 @@ class TailSession:
         if code is None:
             return self._retry_delay()
 
-        info = explain_code(code)
+        info = explain_code(code, self_hosted=self._endpoint.self_hosted)
         if info.reconnect == "give_up":
             self.summary.fatal = f"{code} {info.title}: {info.meaning}"
             self._emit(
@@ -168,7 +171,7 @@ class TailSession:
             return None
         if info.reconnect == "tls" and not self._endpoint.tls:
             port = 443 if self._endpoint.port == 80 else self._endpoint.port
-            self._endpoint = Endpoint(self._endpoint.host, port, True)
+            self._endpoint = replace(self._endpoint, port=port, tls=True)  # the path stays
             return 0.0
         if info.reconnect == "immediately":
             return 0.0
@@ -199,12 +202,10 @@ class TailSession:
                 except AuthError as exc:
                     self._subscription_failed(channel, str(exc), exc.fix)
                     continue
-            session.send_event(
-                subscribe_frame(
-                    channel,
-                    auth=auth.auth if auth else None,
-                    channel_data=auth.channel_data if auth else None,
-                )
+            session.subscribe(
+                channel,
+                auth=auth.auth if auth else None,
+                data=auth.channel_data if auth else None,
             )
 
     def _subscription_failed(self, channel: str, message: str, fix: str | None) -> None:
@@ -213,79 +214,70 @@ class TailSession:
     # ---------------------------------------------------------------- listening
 
     def _listen(self, session: PusherSession) -> float | None:
-        activity = float(min(session.activity_timeout or 120, 120))
-        last_seen = time.monotonic()
-        pong_due: float | None = None
+        """Until the connection ends: events to the sink; the client keeps it alive."""
+        session.client.pong_timeout = self.options.pong_timeout
         while True:
             self._check_deadline()
-            now = time.monotonic()
-            wait_until = pong_due if pong_due is not None else last_seen + activity
-            timeout = max(0.05, min(wait_until - now, self._remaining(), 1.0))
-            try:
-                event = session.receive(timeout)
-            except FrameError as exc:  # one bad frame: say so, keep listening
-                self._emit(Observed.WARNING, message=f"ignored a bad frame: {exc}")
-                last_seen, pong_due = time.monotonic(), None
-                continue
-            except SessionClosed as exc:
-                return self._closed(exc)
-            now = time.monotonic()
-            if event is None:
-                if pong_due is not None and now >= pong_due:
-                    self._emit(
-                        Observed.STATE,
-                        state="disconnected",
-                        message="no pong within the pong timeout: the connection is dead "
-                        "(often an idle-killing proxy)",
-                        code=4201,
-                    )
-                    return 0.0
-                if pong_due is None and now >= last_seen + activity:
-                    session.send_event(ping_frame())
-                    pong_due = now + self.options.pong_timeout
-                continue
-            last_seen, pong_due = now, None
-            if event.event == "pusher:ping":
-                # The server checks on quiet clients too; one that does not answer is
-                # closed with 4201 (pusher-js answers the same way).
-                session.send_event(pong_frame())
-                continue
-            self._handle(event)
+            # Wake at least once a second, to honour --duration and Ctrl-C promptly.
+            wake = time.monotonic() + max(0.05, min(self._remaining(), 1.0))
+            for event in session.next_events(wake):
+                delay = self._on(event)
+                if not isinstance(delay, _KeepListening):
+                    return delay
 
-    def _closed(self, exc: SessionClosed) -> float | None:
+    def _on(self, event: protocol.Event) -> float | _KeepListening | None:
+        """Act on one client event; what to return from ``_listen``, or keep listening."""
+        if isinstance(event, protocol.Message):
+            self._handle(event.event)
+        elif isinstance(event, protocol.Subscribed):
+            members = _presence_members(event.data)
+            self._emit(
+                Observed.SUBSCRIBED,
+                channel=event.channel,
+                members=members,
+                message=f"subscribed to {event.channel}"
+                + (f" ({len(members)} member(s))" if members is not None else ""),
+            )
+        elif isinstance(event, protocol.SubscriptionFailed):
+            self._subscription_failed(
+                event.channel or "?",
+                f"the server refused the subscription: {event.message}",
+                "check the auth signature and the channel name",
+            )
+        elif isinstance(event, protocol.ServerError):
+            self._emit(Observed.WARNING, message=f"pusher:error {event.code} {event.message}")
+        elif isinstance(event, protocol.BadFrame):  # one bad frame: say so, keep listening
+            self._emit(Observed.WARNING, message=f"ignored a bad frame: {event.message}")
+        elif isinstance(event, protocol.Closed):
+            return self._closed(event)
+        return _KEEP_LISTENING
+
+    def _closed(self, closed: protocol.Closed) -> float | None:
+        if closed.code == 4201 and closed.next_step == "immediately" and "pong" in closed.reason:
+            self._emit(
+                Observed.STATE,
+                state="disconnected",
+                message="no pong within the pong timeout: the connection is dead "
+                "(often an idle-killing proxy)",
+                code=4201,
+            )
+            return 0.0
         self._emit(
             Observed.STATE,
             state="disconnected",
-            message=f"connection closed: {exc.reason or 'no reason given'}",
-            code=exc.code,
+            message=f"connection closed: {closed.reason or 'no reason given'}",
+            code=closed.code,
         )
-        return self._policy(exc.code, None)
+        return self._policy(closed.code, None)
 
     def _handle(self, event: PusherEvent) -> None:
         name, channel, data = event.event, event.channel, event.data
-        if name == "pusher_internal:subscription_succeeded":
-            members = _presence_members(data)
-            self._emit(
-                Observed.SUBSCRIBED,
-                channel=channel,
-                members=members,
-                message=f"subscribed to {channel}"
-                + (f" ({len(members)} member(s))" if members is not None else ""),
-            )
-        elif name == "pusher:subscription_error":
-            self._subscription_failed(
-                channel or "?",
-                f"the server refused the subscription: {data}",
-                "check the auth signature and the channel name",
-            )
-        elif name == "pusher_internal:member_added":
+        if name == "pusher_internal:member_added":
             self._emit(Observed.MEMBER_ADDED, channel=channel, user_id=_user_id(data), data=data)
         elif name == "pusher_internal:member_removed":
             self._emit(Observed.MEMBER_REMOVED, channel=channel, user_id=_user_id(data))
-        elif name == "pusher:error":
-            self._emit(Observed.WARNING, message=f"pusher:error {data}")
         elif name.startswith(("pusher:", "pusher_internal:")):
-            return  # pong, cache_miss, subscription_count: protocol chatter
+            return  # cache_miss, subscription_count: protocol chatter
         elif channel and event_matches(name, self.options.event_patterns):
             self._app_event(channel, name, data, len(event.raw), event.user_id)
 

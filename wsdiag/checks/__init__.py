@@ -7,11 +7,15 @@ and ``wsdiag.checks.runner`` turns them into ``ErrorKind.INTERNAL`` records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import ssl
+
+    from wsdiag.dialer import Connection
+    from wsdiag.models import Stopwatch
     from wsdiag.proxy import Proxy
 
 
@@ -28,3 +32,32 @@ class CheckOptions:
     # Host → addresses the resolve stage found (with --resolver, what it said): the
     # later stages connect to these instead of asking the system resolver again.
     resolved: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def dial_stage(
+    host: str,
+    port: int,
+    options: CheckOptions,
+    *,
+    addresses: Sequence[str] | None,
+    watch: Stopwatch | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> Connection:
+    """``dialer.dial`` with the run's timeout and proxy; DialError on failure.
+
+    Through a proxy the addresses are dropped: the proxy resolves ``host``.
+    ``watch``: the stage's stopwatch; None for a side connection that is not
+    part of the stage's timing (reading a rejected chain, probing for TLS).
+    """
+    from wsdiag.dialer import dial
+    from wsdiag.models import Stopwatch
+
+    return dial(
+        host,
+        port,
+        timeout=options.timeout,
+        watch=watch or Stopwatch(),
+        addresses=None if options.proxy else addresses,
+        proxy=options.proxy,
+        tls=tls,
+    )

@@ -19,12 +19,21 @@ from typing import Any
 from wsdiag.channels.auth import LocalAuthorizer
 from wsdiag.checks import CheckOptions
 from wsdiag.checks.api import explain_response, query_channels
-from wsdiag.checks.ping import latency_stats
-from wsdiag.checks.websocket import PusherSession, SessionClosed, open_pusher
+from wsdiag.checks.ping import latency_of, latency_stats
+from wsdiag.checks.websocket import open_pusher
 from wsdiag.credentials import Credentials
 from wsdiag.httpapi import ApiError, api_request
 from wsdiag.models import ErrorKind, Phase, Stage, StageResult, Status, Stopwatch
-from wsdiag.pusher.frames import FrameError, subscribe_frame
+from wsdiag.pusher.client import (
+    BadFrame,
+    Closed,
+    Event,
+    Message,
+    ServerError,
+    Subscribed,
+    SubscriptionFailed,
+)
+from wsdiag.session import PusherSession
 from wsdiag.target import Endpoint, Target
 
 TEST_EVENT = "wsdiag-test"
@@ -93,7 +102,7 @@ def _subscribe(
     )
     details = {"channel": channel, "socket_id": session.socket_id}
     with watch.phase("subscribe"):
-        session.send_event(subscribe_frame(channel, auth=auth.auth))
+        session.subscribe(channel, auth=auth.auth)
         outcome = _await_subscription(session, channel, options.timeout)
     if outcome is None:
         return StageResult(
@@ -120,20 +129,24 @@ def _await_subscription(
     session: PusherSession, channel: str, timeout: float
 ) -> tuple[ErrorKind, str] | None:
     deadline = time.monotonic() + timeout
-    while (remaining := deadline - time.monotonic()) > 0:
-        try:
-            event = session.receive(remaining)
-        except (SessionClosed, FrameError) as exc:
-            return ErrorKind.SUBSCRIPTION_ERROR, f"the connection failed while subscribing: {exc}"
-        if event is None or event.channel not in (channel, None):
-            continue
-        if event.event == "pusher_internal:subscription_succeeded":
-            return None
-        if event.event in ("pusher:subscription_error", "pusher:error"):
-            return (
-                ErrorKind.SUBSCRIPTION_ERROR,
-                f"the server refused the subscription: {event.data}",
+    while time.monotonic() < deadline:
+        for event in session.next_events(deadline):
+            if isinstance(event, Subscribed) and event.channel == channel:
+                return None
+            refused = isinstance(event, ServerError) or (
+                isinstance(event, SubscriptionFailed) and event.channel in (channel, None)
             )
+            if refused and isinstance(event, ServerError | SubscriptionFailed):
+                return (
+                    ErrorKind.SUBSCRIPTION_ERROR,
+                    f"the server refused the subscription: {event.message}",
+                )
+            if isinstance(event, Closed | BadFrame):
+                what = event.reason if isinstance(event, Closed) else event.message
+                return (
+                    ErrorKind.SUBSCRIPTION_ERROR,
+                    f"the connection failed while subscribing: {what}",
+                )
     return ErrorKind.SUBSCRIPTION_TIMEOUT, f"no subscription_succeeded within {timeout:g} s"
 
 
@@ -210,17 +223,29 @@ def _deliver(
             publishing = False
             deadline = min(deadline, time.monotonic() + options.timeout)
             continue
-        try:
-            event = session.receive(min(remaining, 0.5))
-        except (SessionClosed, FrameError) as exc:
-            publisher.error = publisher.error or f"the connection failed: {exc}"
+        events = session.next_events(time.monotonic() + min(remaining, 0.5))
+        broken = next((e for e in events if isinstance(e, Closed | BadFrame)), None)
+        if broken is not None:
+            what = broken.reason if isinstance(broken, Closed) else broken.message
+            publisher.error = publisher.error or f"the connection failed: {what}"
             break
-        if event is not None and event.event == TEST_EVENT and event.channel == channel:
-            seq = event.data.get("seq") if isinstance(event.data, dict) else None
-            if isinstance(seq, int) and seq in publisher.sent_at:
+        for event in events:
+            seq = _test_event_seq(event, channel)
+            if seq is not None and seq in publisher.sent_at:
                 latencies[seq] = (time.perf_counter() - publisher.sent_at[seq]) * 1000
     publisher.join(timeout=options.timeout)
     return _delivery_result(subject, count, latencies, publisher)
+
+
+def _test_event_seq(event: Event, channel: str) -> int | None:
+    """The sequence number of one of our test events on ``channel``; None for anything else."""
+    if not isinstance(event, Message):
+        return None
+    frame = event.event
+    if frame.event != TEST_EVENT or frame.channel != channel or not isinstance(frame.data, dict):
+        return None
+    seq = frame.data.get("seq")
+    return seq if isinstance(seq, int) else None
 
 
 def _delivery_result(
@@ -246,6 +271,7 @@ def _delivery_result(
             "run `wsdiag publish` with the same credentials for the full reply",
             details,
             phases,
+            outcome=latency_of(samples),
         )
     lost = sorted(set(range(count)) - set(latencies))
     if lost:
@@ -261,9 +287,18 @@ def _delivery_result(
             "that nothing filters frames on the path",
             details,
             phases,
+            outcome=latency_of(samples),
         )
     summary = (
         f"{count}/{count} events: min {stats['min']:.1f} / median {stats['median']:.1f} / "
         f"p95 {stats['p95']:.1f} / max {stats['max']:.1f} ms"
     )
-    return StageResult(Stage.DELIVERY, subject, Status.OK, summary, details=details, phases=phases)
+    return StageResult(
+        Stage.DELIVERY,
+        subject,
+        Status.OK,
+        summary,
+        details=details,
+        phases=phases,
+        outcome=latency_of(samples),
+    )

@@ -9,9 +9,9 @@ import time
 from collections.abc import Sequence
 
 from wsdiag.checks import CheckOptions
-from wsdiag.checks.websocket import PusherSession, SessionClosed
-from wsdiag.models import ErrorKind, Phase, Stage, StageResult, Status
-from wsdiag.pusher.frames import FrameError, ping_frame
+from wsdiag.models import ErrorKind, Latency, Phase, Stage, StageResult, Status
+from wsdiag.pusher.client import BadFrame, Closed, Pong
+from wsdiag.session import PusherSession
 
 
 def latency_stats(samples: Sequence[float]) -> dict[str, float]:
@@ -39,26 +39,25 @@ def measure_ping(session: PusherSession, subject: str, options: CheckOptions) ->
     """``options.ping_count`` round trips; other frames in between are skipped."""
     samples: list[float] = []
     for _ in range(options.ping_count):
-        try:
-            rtt = _one_round_trip(session, options.timeout)
-        except SessionClosed as closed:
+        outcome = _one_round_trip(session, options.timeout)
+        if isinstance(outcome, Closed):
             return _failed(
                 subject,
                 samples,
                 ErrorKind.WS_CLOSED,
-                f"the connection closed during ping ({closed.code} {closed.reason})",
+                f"the connection closed during ping ({outcome.code} {outcome.reason})",
                 "a proxy or the server cut the connection: run `wsdiag check` again "
                 "and look at the close code",
             )
-        except FrameError as exc:
+        if isinstance(outcome, BadFrame):
             return _failed(
                 subject,
                 samples,
                 ErrorKind.PUSHER_BAD_FRAME,
-                f"bad frame: {exc}",
+                f"bad frame: {outcome.message}",
                 "make sure this endpoint speaks the Pusher protocol",
             )
-        if rtt is None:
+        if outcome is None:
             return _failed(
                 subject,
                 samples,
@@ -67,7 +66,7 @@ def measure_ping(session: PusherSession, subject: str, options: CheckOptions) ->
                 "the server or a proxy stalls the connection; pusher-js would "
                 "reconnect with 4201 — check proxies that buffer WebSocket frames",
             )
-        samples.append(rtt)
+        samples.append(outcome)
     stats = latency_stats(samples)
     summary = (
         f"{len(samples)} pongs: min {stats['min']:.1f} / median {stats['median']:.1f} / "
@@ -80,17 +79,26 @@ def measure_ping(session: PusherSession, subject: str, options: CheckOptions) ->
         summary,
         details={"samples_ms": [round(s, 3) for s in samples], **stats},
         phases=tuple(Phase(f"ping{i + 1}", s) for i, s in enumerate(samples)),
+        outcome=latency_of(samples),
     )
 
 
-def _one_round_trip(session: PusherSession, timeout: float) -> float | None:
-    started = time.perf_counter()
+def latency_of(samples: Sequence[float]) -> Latency:
+    """The typed outcome of a latency stage (what the verdict and --max-latency-ms read)."""
+    stats = latency_stats(samples)
+    return Latency(tuple(round(s, 3) for s in samples), stats.get("median"), stats.get("p95"))
+
+
+def _one_round_trip(session: PusherSession, timeout: float) -> float | Closed | BadFrame | None:
+    """The round trip in ms; what ended the connection; or None when no pong came in time."""
     deadline = time.monotonic() + timeout
-    session.send_event(ping_frame())
-    while (remaining := deadline - time.monotonic()) > 0:
-        event = session.receive(remaining)
-        if event is not None and event.event == "pusher:pong":
-            return (time.perf_counter() - started) * 1000
+    session.ping()
+    while time.monotonic() < deadline:
+        for event in session.next_events(deadline):
+            if isinstance(event, Pong) and event.rtt_s is not None:
+                return event.rtt_s * 1000
+            if isinstance(event, Closed | BadFrame):
+                return event
     return None
 
 
@@ -107,4 +115,5 @@ def _failed(
         fix,
         {"samples_ms": [round(s, 3) for s in samples], **latency_stats(samples)},
         tuple(Phase(f"ping{i + 1}", s) for i, s in enumerate(samples)),
+        outcome=latency_of(samples),
     )

@@ -15,7 +15,7 @@ import errno
 from collections.abc import Sequence
 from dataclasses import replace
 
-from wsdiag.checks import CheckOptions
+from wsdiag.checks import CheckOptions, dial_stage
 from wsdiag.classify import (
     Diagnosis,
     classify_connect_error,
@@ -25,8 +25,8 @@ from wsdiag.classify import (
     family_of,
 )
 from wsdiag.concurrency import map_bounded
-from wsdiag.dialer import DialError, dial
-from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
+from wsdiag.dialer import DialError
+from wsdiag.models import ErrorKind, Probed, Stage, StageResult, Status, Stopwatch
 
 # Threads spend their life waiting on a SYN; a Pusher target has up to
 # 3 hosts x 2 ports x ~8 addresses, and each batch beyond this costs a timeout.
@@ -50,8 +50,9 @@ def probe_tcp(host: str, address: str, port: int, options: CheckOptions) -> Stag
         "errno": None,
     }
     watch = Stopwatch()
+    probe = Probed(host, address, port)
     try:
-        conn = dial(host, port, timeout=options.timeout, watch=watch, addresses=[address])
+        dial_stage(host, port, options, addresses=[address], watch=watch).close()
     except DialError as err:
         kind, cause, fix = classify_connect_error(err.error, address, port, options.timeout)
         code = getattr(err.error, "errno", None)
@@ -59,14 +60,43 @@ def probe_tcp(host: str, address: str, port: int, options: CheckOptions) -> Stag
         # No IPv6 on this machine is common and survivable (clients use IPv4), so it
         # is a warning; diagnose_ports fails the host if IPv6 was all it had.
         v6_down = kind is ErrorKind.TCP_NETWORK_DOWN and ":" in address
+        found = Diagnosis(kind, connect_summary(kind, address), cause, fix)
         status = Status.WARN if v6_down else Status.FAIL
-        summary = connect_summary(kind, address)
+        return _probe_result(probe, subject, details, watch, found, status)
+    return _probe_result(probe, subject, details, watch)
+
+
+def _probe_result(
+    probe: Probed,
+    subject: str,
+    details: dict[str, object],
+    watch: Stopwatch,
+    found: Diagnosis | None = None,
+    status: Status = Status.FAIL,
+) -> StageResult:
+    """A reach record: open, or what ``found`` says went wrong."""
+    if found is None:
+        summary = "tunnel open" if "proxy" in details else "open"
         return StageResult(
-            Stage.REACH, subject, status, summary, kind, cause, fix, details, watch.frozen()
+            Stage.REACH,
+            subject,
+            Status.OK,
+            summary,
+            details=details,
+            phases=watch.frozen(),
+            outcome=probe,
         )
-    conn.close()
     return StageResult(
-        Stage.REACH, subject, Status.OK, "open", details=details, phases=watch.frozen()
+        Stage.REACH,
+        subject,
+        status,
+        found.summary,
+        found.kind,
+        found.cause,
+        found.fix,
+        details,
+        watch.frozen(),
+        outcome=probe,
     )
 
 
@@ -82,26 +112,14 @@ def probe_tunnel(host: str, port: int, options: CheckOptions) -> StageResult:
     }
     watch = Stopwatch()
     subject = f"{host}:{port} via proxy"
+    probe = Probed(host, host, port)  # the proxy resolves the name
     try:
-        conn = dial(host, port, timeout=options.timeout, watch=watch, proxy=proxy)
+        dial_stage(host, port, options, addresses=None, watch=watch).close()
     except DialError as err:
         found = classify_dial(err, host, port, options.timeout)
-        summary = found.summary.removeprefix("proxy: ")
-        return StageResult(
-            Stage.REACH,
-            subject,
-            Status.FAIL,
-            summary,
-            found.kind,
-            found.cause,
-            found.fix,
-            details,
-            watch.frozen(),
-        )
-    conn.close()
-    return StageResult(
-        Stage.REACH, subject, Status.OK, "tunnel open", details=details, phases=watch.frozen()
-    )
+        found = replace(found, summary=found.summary.removeprefix("proxy: "))
+        return _probe_result(probe, subject, details, watch, found)
+    return _probe_result(probe, subject, details, watch)
 
 
 def probe_all(targets: Sequence[tuple[str, str, int]], options: CheckOptions) -> list[StageResult]:
@@ -135,27 +153,26 @@ def judge_as_client(
     - pusher-js's HTTP fallback host: it only matters when WebSocket fails, and
       then the websocket stage fails and is the headline.
     """
-    open_by_port: dict[tuple[str, int], list[StageResult]] = {}
+    open_by_port: dict[tuple[str, int], list[Probed]] = {}
     for result in results:
-        if result.status is Status.OK:
-            key = (str(result.details["host"]), int(result.details["port"]))
-            open_by_port.setdefault(key, []).append(result)
+        if result.status is Status.OK and isinstance(result.outcome, Probed):
+            probe = result.outcome
+            open_by_port.setdefault((probe.host, probe.port), []).append(probe)
     return [_as_client(r, open_by_port, fallback_host) for r in results]
 
 
 def _as_client(
     result: StageResult,
-    open_by_port: dict[tuple[str, int], list[StageResult]],
+    open_by_port: dict[tuple[str, int], list[Probed]],
     fallback_host: str | None,
 ) -> StageResult:
-    if result.status is not Status.FAIL:
+    if result.status is not Status.FAIL or not isinstance(result.outcome, Probed):
         return result
-    host, port = str(result.details["host"]), int(result.details["port"])
+    host, port = result.outcome.host, result.outcome.port
     working = open_by_port.get((host, port))
     if working:
-        other = working[0].details.get("address", host)
         consequence = (
-            f"; {endpoint_label(str(other), port)} works, and clients race the addresses "
+            f"; {endpoint_label(working[0].address, port)} works, and clients race the addresses "
             "(Happy Eyeballs, RFC 8305), so they connect there"
         )
         fix = (
@@ -197,7 +214,8 @@ def diagnose_ports(host: str, results: Sequence[StageResult]) -> list[StageResul
 def _port_findings(host: str, results: Sequence[StageResult]) -> list[StageResult]:
     by_port: dict[int, list[StageResult]] = {}
     for result in results:
-        by_port.setdefault(int(result.details["port"]), []).append(result)
+        if isinstance(result.outcome, Probed):
+            by_port.setdefault(result.outcome.port, []).append(result)
     if 443 not in by_port or 80 not in by_port:
         return []
     open_ports = sorted(p for p, rs in by_port.items() if any(r.status is Status.OK for r in rs))
@@ -237,11 +255,13 @@ def _port_findings(host: str, results: Sequence[StageResult]) -> list[StageResul
 
 def _ipv6_finding(host: str, results: Sequence[StageResult]) -> StageResult | None:
     """One record for "this machine has no IPv6" instead of a failure per address."""
-    v6 = [r for r in results if r.details.get("family") == "ipv6"]
-    v4 = [r for r in results if r.details.get("family") == "ipv4"]
+    v6 = [r for r in results if isinstance(r.outcome, Probed) and r.outcome.family == "ipv6"]
+    v4 = [r for r in results if isinstance(r.outcome, Probed) and r.outcome.family == "ipv4"]
     if not v6 or any(r.kind is not ErrorKind.TCP_NETWORK_DOWN for r in v6):
         return None
-    details = {"ipv6_addresses": sorted({str(r.details["address"]) for r in v6})}
+    details = {
+        "ipv6_addresses": sorted({r.outcome.address for r in v6 if isinstance(r.outcome, Probed)})
+    }
     if any(r.status is Status.OK for r in v4):
         return StageResult(
             Stage.REACH,

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 from wsdiag.checks import CheckOptions
 from wsdiag.concurrency import Pending
-from wsdiag.models import ErrorKind, Phase, Stage, StageResult, Status
+from wsdiag.models import ErrorKind, Phase, Resolved, Stage, StageResult, Status
 from wsdiag.target import PUBLIC_CLUSTERS, is_ip_literal
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -239,6 +239,7 @@ def resolve_host(
             Status.OK,
             "IP address, nothing to resolve",
             details={"addresses": [{"address": host, "family": family, "ttl": None}]},
+            outcome=Resolved(host, (host,)),
         )
     import dns.resolver
 
@@ -335,6 +336,7 @@ def _result(
     v4 = sum(a["family"] == "ipv4" for a in addresses)
     v6 = len(addresses) - v4
     summary = f"{v4} IPv4, {v6} IPv6 via {server}" + (f" (CNAME → {chain[-1]})" if chain else "")
+    found = Resolved(host, tuple(dict.fromkeys(str(a["address"]) for a in addresses)))
     odd = [str(a["address"]) for a in addresses if _not_public(str(a["address"]))]
     if expect_public and odd:
         return StageResult(
@@ -349,8 +351,11 @@ def _result(
             f"{compare_hint(in_use.addresses)}; check VPN, /etc/hosts and the network's DNS",
             details,
             phases,
+            outcome=found,
         )
-    return StageResult(Stage.RESOLVE, host, Status.OK, summary, details=details, phases=phases)
+    return StageResult(
+        Stage.RESOLVE, host, Status.OK, summary, details=details, phases=phases, outcome=found
+    )
 
 
 # When A and AAAA fail differently, report the most telling reason.
@@ -533,4 +538,4 @@ def _not_public(address: str) -> bool:
 
 def addresses_of(result: StageResult) -> list[str]:
     """The addresses a later stage should connect to, in answer order (IPv4 and IPv6)."""
-    return [str(a["address"]) for a in result.details.get("addresses", [])]
+    return list(result.outcome.addresses) if isinstance(result.outcome, Resolved) else []

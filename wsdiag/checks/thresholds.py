@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wsdiag.models import ErrorKind, Report, Stage, StageResult, Status
+from wsdiag.models import ErrorKind, Latency, Report, Stage, StageResult, Status
 
 LATENCY_STAGES = (Stage.PING, Stage.DELIVERY)
 
@@ -15,8 +15,11 @@ def latency_findings(report: Report, max_latency_ms: float) -> list[StageResult]
     """
     findings = []
     for result in report.results:
-        p95 = result.details.get("p95")
-        if result.stage not in LATENCY_STAGES or not isinstance(p95, int | float):
+        latency = result.outcome
+        if result.stage not in LATENCY_STAGES or not isinstance(latency, Latency):
+            continue
+        p95, median = latency.p95, latency.median
+        if p95 is None:
             continue
         if p95 > max_latency_ms:
             findings.append(
@@ -27,7 +30,7 @@ def latency_findings(report: Report, max_latency_ms: float) -> list[StageResult]
                     f"p95 {p95:.0f} ms is over --max-latency-ms {max_latency_ms:g}",
                     kind=ErrorKind.LATENCY_EXCEEDED,
                     cause=f"round trips are slower than the {max_latency_ms:g} ms this run allows "
-                    f"(median {result.details.get('median', 0):.0f} ms, p95 {p95:.0f} ms)",
+                    f"(median {median or 0:.0f} ms, p95 {p95:.0f} ms)",
                     fix="run from closer to the cluster, pick a nearer cluster, or look for a slow "
                     "proxy on the path; raise the limit if this is expected",
                     details={"limit_ms": max_latency_ms, "p95": p95},

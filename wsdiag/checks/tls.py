@@ -14,10 +14,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from wsdiag.checks import CheckOptions
+from wsdiag.checks import CheckOptions, dial_stage
 from wsdiag.checks.reach import connect_failure
 from wsdiag.classify import classify_tls, endpoint_label
-from wsdiag.dialer import DialError, dial
+from wsdiag.dialer import DialError
 from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
 from wsdiag.target import Endpoint
 from wsdiag.transport import tls_context
@@ -96,14 +96,8 @@ def handshake_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> St
 
     context = tls_context(options.ca_bundle, options.verify_tls)
     try:
-        conn = dial(
-            endpoint.host,
-            endpoint.port,
-            timeout=options.timeout,
-            watch=watch,
-            addresses=None if options.proxy else [address],
-            proxy=options.proxy,
-            tls=context,
+        conn = dial_stage(
+            endpoint.host, endpoint.port, options, addresses=[address], watch=watch, tls=context
         )
     except DialError as err:
         if err.phase != "tls":
@@ -165,15 +159,7 @@ def _redial(
     endpoint: Endpoint, address: str, options: CheckOptions, tls: ssl.SSLContext | None
 ) -> socket.socket:
     """A second connection to the same address (or through the same proxy)."""
-    return dial(
-        endpoint.host,
-        endpoint.port,
-        timeout=options.timeout,
-        watch=Stopwatch(),  # not part of the stage's timing
-        addresses=None if options.proxy else [address],
-        proxy=options.proxy,
-        tls=tls,
-    ).sock
+    return dial_stage(endpoint.host, endpoint.port, options, addresses=[address], tls=tls).sock
 
 
 def _unverified_chain(

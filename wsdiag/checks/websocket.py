@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
-import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -22,34 +21,20 @@ from urllib.parse import urlsplit
 
 import websocket
 
-from wsdiag import __version__, trace
-from wsdiag.checks import CheckOptions
+from wsdiag import __version__
+from wsdiag.checks import CheckOptions, dial_stage
 from wsdiag.checks.reach import connect_failure
 from wsdiag.classify import Diagnosis
-from wsdiag.dialer import DialError, dial
-from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
+from wsdiag.dialer import DialError
+from wsdiag.models import ErrorKind, Handshake, Stage, StageResult, Status, Stopwatch
+from wsdiag.pusher.client import Connected, HandshakeFailed
 from wsdiag.pusher.codes import explain_code
-from wsdiag.pusher.frames import (
-    FrameError,
-    PusherEvent,
-    connection_established,
-    connection_path,
-    error_of,
-    parse_frame,
-)
+from wsdiag.pusher.frames import connection_path
+from wsdiag.session import PusherSession
 from wsdiag.target import PLACEHOLDER_KEY, Endpoint, is_ip_literal
 from wsdiag.transport import tls_context
 
 BODY_PREVIEW = 200
-
-
-class SessionClosed(Exception):
-    """The server closed the connection (``code`` 1006 when it just dropped)."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"closed with {code}" + (f": {reason}" if reason else ""))
-        self.code = code
-        self.reason = reason
 
 
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
@@ -93,65 +78,6 @@ class _LentSocket:
         pass
 
 
-class PusherSession:
-    """An open, handshaken Pusher connection. Not thread-safe for concurrent receives."""
-
-    def __init__(
-        self, ws: Any, sock: socket.socket, socket_id: str, activity_timeout: int | None, label: str
-    ) -> None:
-        self._ws = ws
-        self._sock = sock
-        self.socket_id = socket_id
-        self.activity_timeout = activity_timeout
-        self.label = label
-
-    def send_event(self, frame: str) -> None:
-        trace.trace(">>", self.label, frame)
-        try:
-            self._ws.send(frame)
-        except (websocket.WebSocketException, OSError) as exc:
-            raise SessionClosed(1006, f"send failed: {exc}") from None
-
-    def receive(self, timeout: float) -> PusherEvent | None:
-        """The next frame, None on timeout; SessionClosed on close, FrameError on a bad frame."""
-        return receive_event(self._ws, timeout, self.label)
-
-    def close(self) -> None:
-        try:
-            self._ws.close(timeout=0.5)  # a polite close frame, when the peer is still there
-        except Exception:  # a dead connection: nothing left to say
-            pass
-        finally:
-            self._sock.close()
-
-
-def receive_event(ws: Any, timeout: float, label: str) -> PusherEvent | None:
-    ws.settimeout(max(timeout, 0.001))
-    try:
-        opcode, payload = ws.recv_data()  # answers WebSocket pings by itself
-    except websocket.WebSocketTimeoutException:
-        return None
-    except TimeoutError:
-        return None
-    except websocket.WebSocketConnectionClosedException:
-        raise SessionClosed(1006, "the connection dropped without a close frame") from None
-    except (websocket.WebSocketProtocolException, websocket.WebSocketPayloadException) as exc:
-        raise FrameError(f"invalid WebSocket frame: {exc}") from None
-    except (OSError, ssl.SSLError) as exc:
-        raise SessionClosed(1006, f"the connection broke: {exc}") from None
-    if opcode == websocket.ABNF.OPCODE_CLOSE:
-        code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
-        reason = payload[2:].decode("utf-8", "replace")
-        trace.trace("<<", label, f"close {code} {reason}")
-        raise SessionClosed(code, reason)
-    if opcode == websocket.ABNF.OPCODE_BINARY:
-        trace.trace("<<", label, f"binary frame, {len(payload)} bytes")
-        raise FrameError(f"a binary frame of {len(payload)} bytes (Pusher sends text frames only)")
-    text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
-    trace.trace("<<", label, text if len(text) <= 2000 else text[:2000] + "…")
-    return parse_frame(text)
-
-
 def open_pusher(
     endpoint: Endpoint, addresses: str | Sequence[str] | None, key: str, options: CheckOptions
 ) -> tuple[StageResult, PusherSession | None]:
@@ -175,19 +101,29 @@ def open_pusher(
         kind: ErrorKind | None = None,
         cause: str | None = None,
         fix: str | None = None,
+        *,
+        outcome: Handshake | None = None,
     ) -> StageResult:
         return StageResult(
-            Stage.WEBSOCKET, subject, status, summary, kind, cause, fix, details, watch.frozen()
+            Stage.WEBSOCKET,
+            subject,
+            status,
+            summary,
+            kind,
+            cause,
+            fix,
+            details,
+            watch.frozen(),
+            outcome=outcome,
         )
 
     try:
-        conn = dial(
+        conn = dial_stage(
             endpoint.host,
             endpoint.port,
-            timeout=options.timeout,
+            options,
+            addresses=addresses,
             watch=watch,
-            addresses=None if options.proxy else addresses,
-            proxy=options.proxy,
             tls=tls_context(options.ca_bundle, options.verify_tls) if endpoint.tls else None,
         )
     except DialError as err:
@@ -310,70 +246,56 @@ def _pusher_handshake(
     *,
     self_hosted: bool,
 ) -> tuple[StageResult, PusherSession | None]:
-    deadline = time.monotonic() + options.timeout
-    with watch.phase("pusher_handshake"):
-        outcome = _await_established(ws, deadline, subject)
-    if isinstance(outcome, PusherEvent):
-        socket_id, activity = connection_established(outcome)
-        details.update(socket_id=socket_id, activity_timeout=activity)
-        session = PusherSession(ws, sock, socket_id, activity, subject)
+    session = PusherSession(ws, sock, subject)
+    with watch.phase("handshake"):
+        outcome = _handshake_outcome(session, time.monotonic() + options.timeout)
+    if isinstance(outcome, Connected):
+        activity = outcome.activity_timeout
+        session.server_activity_timeout = activity
+        details.update(socket_id=outcome.socket_id, activity_timeout=activity)
         return result(
-            Status.OK, f"connected, socket_id {socket_id}, activity_timeout {activity} s"
+            Status.OK,
+            f"connected, socket_id {outcome.socket_id}, activity_timeout {activity} s",
+            outcome=Handshake(socket_id=outcome.socket_id, activity_timeout=activity),
         ), session
     sock.close()
-    kind, text = outcome
-    if isinstance(kind, int):  # a Pusher error or close code
-        code, message = kind, text
-        details["close_code"] = code
-        details["message"] = message
-        info = explain_code(code, self_hosted=self_hosted)  # a wrong key: cluster or app config
-        if code == 4001 and key == PLACEHOLDER_KEY:
-            details["note"] = "placeholder key"
-            return result(
-                Status.OK,
-                "reached Pusher: placeholder key rejected with 4001 as expected "
-                "— pass --key to test your app",
-            ), None
+    if outcome is None:
+        kind, text = ErrorKind.PUSHER_NO_HANDSHAKE, "no pusher:connection_established in time"
+        return result(Status.FAIL, text, kind, *_handshake_hint(kind, options)), None
+    if outcome.code is None:  # a frame that is no handshake, or pusher:error without a code
+        kind = ErrorKind.PUSHER_BAD_FRAME if outcome.bad_frame else ErrorKind.PUSHER_ERROR
+        return result(Status.FAIL, outcome.message, kind, *_handshake_hint(kind, options)), None
+    code, message = outcome.code, outcome.message
+    details["close_code"] = code
+    details["message"] = message
+    info = explain_code(code, self_hosted=self_hosted)  # a wrong key: cluster or app config
+    if code == 4001 and key == PLACEHOLDER_KEY:
+        details["note"] = "placeholder key"
         return result(
-            Status.FAIL,
-            f"{code} {info.title}" + (f": {message}" if message else ""),
-            info.kind,
-            info.cause(message),
-            info.fix,
+            Status.OK,
+            "reached Pusher: placeholder key rejected with 4001 as expected "
+            "— pass --key to test your app",
+            outcome=Handshake(close_code=code, placeholder_key=True),
         ), None
-    return result(Status.FAIL, text, kind, *_handshake_hint(kind, options)), None
+    return result(
+        Status.FAIL,
+        f"{code} {info.title}" + (f": {message}" if message else ""),
+        info.kind,
+        info.cause(message),
+        info.fix,
+        outcome=Handshake(close_code=code),
+    ), None
 
 
-def _await_established(ws: Any, deadline: float, label: str) -> PusherEvent | tuple[Any, str]:
-    """The connection_established event, or (code, message) / (ErrorKind, summary)."""
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return ErrorKind.PUSHER_NO_HANDSHAKE, "no pusher:connection_established in time"
-        try:
-            event = receive_event(ws, remaining, label)
-        except SessionClosed as closed:
-            return closed.code, closed.reason
-        except FrameError as exc:
-            return ErrorKind.PUSHER_BAD_FRAME, f"bad frame: {exc}"
-        if event is None:
-            continue
-        if event.event == "pusher:connection_established":
-            try:
-                connection_established(event)
-            except FrameError as exc:
-                return ErrorKind.PUSHER_BAD_FRAME, str(exc)
-            return event
-        if event.event == "pusher:error":
-            code, message = error_of(event)
-            return (code, message) if code is not None else (ErrorKind.PUSHER_ERROR, message)
-        # pusher-js gives up on any other first event ("Invalid handshake"), and so do we.
-        size = len(event.raw.encode())
-        shown = event.event if len(event.event) <= 60 else event.event[:60] + "…"
-        return (
-            ErrorKind.PUSHER_BAD_FRAME,
-            f"first frame was {shown!r} ({size:,} bytes), not pusher:connection_established",
-        )
+def _handshake_outcome(
+    session: PusherSession, deadline: float
+) -> Connected | HandshakeFailed | None:
+    """The client's verdict on the handshake; None when the deadline passed first."""
+    while time.monotonic() < deadline:
+        for event in session.next_events(deadline):
+            if isinstance(event, Connected | HandshakeFailed):
+                return event
+    return None
 
 
 def _handshake_hint(kind: ErrorKind, options: CheckOptions) -> tuple[str, str]:
@@ -563,13 +485,11 @@ def _tls_port(
 def _speaks_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> bool:
     """Whether a TLS server answers a handshake on this port (certificate not checked)."""
     try:
-        conn = dial(
+        conn = dial_stage(
             endpoint.host,
             endpoint.port,
-            timeout=options.timeout,
-            watch=Stopwatch(),
-            addresses=[address] if is_ip_literal(address) and not options.proxy else None,
-            proxy=options.proxy,
+            options,
+            addresses=[address] if is_ip_literal(address) else None,
             tls=tls_context(options.ca_bundle, False),
         )
     except DialError as err:

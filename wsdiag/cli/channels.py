@@ -153,7 +153,8 @@ def publish(
     run = Invocation(server, creds, network)
     resolved = run.target(target)
     credentials = credentials_for(run, "publish")
-    names = [c for c in (channels or "").split(",") if c]
+    # Every comma-separated name is checked: "a,,b" or a trailing comma is a typo, not two.
+    names = channels.split(",") if channels else []
     if socket_id:
         from wsdiag.pusher.signing import validate_socket_id
 

@@ -141,120 +141,75 @@ def check(
     )
 
 
-@click.command()
-@layered
-def resolve(
-    target: str | None,
-    server: ServerFlags,
-    network: NetworkFlags,
-    checks: CheckFlags,
-    report: ReportFlags,
-) -> None:
+def _one_layer(name: str, layers: tuple[Stage, ...], help_text: str) -> click.Command:
+    """A command that runs the stages up to one layer and shows each in full detail."""
+
+    def command(
+        target: str | None,
+        server: ServerFlags,
+        network: NetworkFlags,
+        checks: CheckFlags,
+        report: ReportFlags,
+    ) -> None:
+        run_stages(
+            name,
+            layers,
+            target,
+            detailed=True,
+            server=server,
+            network=network,
+            checks=checks,
+            report_flags=report,
+        )
+
+    command.__doc__ = help_text
+    return click.command(name)(layered(command))
+
+
+resolve = _one_layer(
+    "resolve",
+    (Stage.RESOLVE,),
     """Resolve the target's hosts (A, AAAA, CNAME chain, TTLs).
 
     \b
     Examples:
       wsdiag resolve mt1
       wsdiag resolve mt1 --resolver 1.1.1.1
-    """
-    layers = (Stage.RESOLVE,)
-    run_stages(
-        "resolve",
-        layers,
-        target,
-        detailed=True,
-        server=server,
-        network=network,
-        checks=checks,
-        report_flags=report,
-    )
-
-
-@click.command()
-@layered
-def reach(
-    target: str | None,
-    server: ServerFlags,
-    network: NetworkFlags,
-    checks: CheckFlags,
-    report: ReportFlags,
-) -> None:
+    """,
+)
+reach = _one_layer(
+    "reach",
+    (Stage.RESOLVE, Stage.REACH),
     """Connect over TCP to every address on 443 and 80 (or the server's port).
 
     \b
     Examples:
       wsdiag reach mt1
       wsdiag reach --host soketi.internal --port 6001 --no-tls
-    """
-    layers = (Stage.RESOLVE, Stage.REACH)
-    run_stages(
-        "reach",
-        layers,
-        target,
-        detailed=True,
-        server=server,
-        network=network,
-        checks=checks,
-        report_flags=report,
-    )
-
-
-@click.command()
-@layered
-def tls(
-    target: str | None,
-    server: ServerFlags,
-    network: NetworkFlags,
-    checks: CheckFlags,
-    report: ReportFlags,
-) -> None:
+    """,
+)
+tls = _one_layer(
+    "tls",
+    (Stage.RESOLVE, Stage.REACH, Stage.TLS),
     """TLS handshake: version, cipher, ALPN and the certificate chain.
 
     \b
     Examples:
       wsdiag tls mt1
       wsdiag tls wss://ws.example.com:443 --ca-bundle corp-ca.pem
-    """
-    layers = (Stage.RESOLVE, Stage.REACH, Stage.TLS)
-    run_stages(
-        "tls",
-        layers,
-        target,
-        detailed=True,
-        server=server,
-        network=network,
-        checks=checks,
-        report_flags=report,
-    )
-
-
-@click.command()
-@layered
-def connect(
-    target: str | None,
-    server: ServerFlags,
-    network: NetworkFlags,
-    checks: CheckFlags,
-    report: ReportFlags,
-) -> None:
+    """,
+)
+connect = _one_layer(
+    "connect",
+    (Stage.RESOLVE, Stage.REACH, Stage.WEBSOCKET, Stage.PING),
     """WebSocket upgrade, Pusher handshake and ping round trips.
 
     \b
     Examples:
       wsdiag connect mt1 --key 278d425bdf160c739803
       wsdiag connect ws://127.0.0.1:6001 --key app-key --pings 20
-    """
-    layers = (Stage.RESOLVE, Stage.REACH, Stage.WEBSOCKET, Stage.PING)
-    run_stages(
-        "connect",
-        layers,
-        target,
-        detailed=True,
-        server=server,
-        network=network,
-        checks=checks,
-        report_flags=report,
-    )
+    """,
+)
 
 
 COMMANDS = (check, resolve, reach, tls, connect)

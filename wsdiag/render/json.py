@@ -1,6 +1,7 @@
 """The ``--json`` report: one JSON document on stdout.
 
-Its schema is ``wsdiag/schema/report-v1.json``.
+Its schema is ``wsdiag/schema/report-v2.json`` (v1, for reports of wsdiag before
+issue 9, is kept beside it).
 
 Numbers are milliseconds, enums are their string values, timestamps are ISO 8601 UTC.
 Bump SCHEMA_VERSION (and add a new schema file) for any change a consumer could trip on.
@@ -16,7 +17,7 @@ from wsdiag import __version__
 from wsdiag.models import Report, StageResult
 from wsdiag.render.verdict import verdict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def result_to_dict(result: StageResult, *, debug: bool = False) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wsdiag.models import Report, Stage, Status
+from wsdiag.models import Handshake, Latency, Report, Stage, Status
 
 
 def verdict(report: Report) -> str:
@@ -39,14 +39,15 @@ def _reached(report: Report) -> str:
     }
     text = next((words[s] for s in reversed(Stage) if s in deepest and s in words), "checked")
     for result in report.results:
-        median = result.details.get("median") if result.stage is Stage.PING else None
-        if isinstance(median, int | float):
+        latency = result.outcome if result.stage is Stage.PING else None
+        median = latency.median if isinstance(latency, Latency) else None
+        if median is not None:
             text += (
                 f" (ping median {median:.1f} ms)"
                 if median < 10
                 else f" (ping median {median:.0f} ms)"
             )
             break
-    if any(r.details.get("note") == "placeholder key" for r in report.results):
+    if any(isinstance(r.outcome, Handshake) and r.outcome.placeholder_key for r in report.results):
         text = "reached the Pusher service (no --key: the app itself was not tested)"
     return text
