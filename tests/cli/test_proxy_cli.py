@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import run_wsdiag
+from tests.faults.harness import Outcome, credentials, run_wsdiag
 from tests.servers.proxy import forward_proxy
 from tests.servers.soketi import Soketi
 from tests.servers.tls import tls_server
@@ -22,25 +22,15 @@ def proxy(tmp_path: Path) -> Iterator[str]:
         yield f"http://{USER}:{PASSWORD}@127.0.0.1:{port}"
 
 
-def credentials(soketi: Soketi) -> list[str]:
-    return ["--app-id", soketi.app_id, "--key", soketi.key, "--secret", soketi.secret]
+def check_through(proxy: str, soketi: Soketi, home: Path, *extra: str) -> Outcome:
+    """The whole check of ``soketi`` (test events included) through ``proxy``, as JSON."""
+    return run_wsdiag(
+        "check", soketi.ws_url, *credentials(soketi), "--proxy", proxy, "--json", *extra, home=home
+    )
 
 
 def test_check_end_to_end_through_the_proxy(tmp_path: Path, soketi: Soketi, proxy: str) -> None:
-    outcome = run_wsdiag(
-        "check",
-        soketi.ws_url,
-        *credentials(soketi),
-        "--proxy",
-        proxy,
-        "--events",
-        "2",
-        "--json",
-        "--debug",
-        "--timeout",
-        "3",
-        home=tmp_path,
-    )
+    outcome = check_through(proxy, soketi, tmp_path, "--events", "2", "--debug", "--timeout", "3")
     assert outcome.exit_code == 0, outcome.describe()
     report = outcome.report()
     stages = {r["stage"]: r for r in report["results"]}
@@ -59,17 +49,7 @@ def test_latency_through_the_proxy_is_not_held_by_nagle(
     40 ms) was pending it held the next event, so back-to-back test events read
     15-40 ms through the proxy and 1 ms direct. The bound is far above loopback
     latency and far below the stall; the exact figures are in benchmarks (answer)."""
-    outcome = run_wsdiag(
-        "check",
-        soketi.ws_url,
-        *credentials(soketi),
-        "--proxy",
-        proxy,
-        "--events",
-        "20",
-        "--json",
-        home=tmp_path,
-    )
+    outcome = check_through(proxy, soketi, tmp_path, "--events", "20")
     assert outcome.exit_code == 0, outcome.describe()
     (delivery,) = [r for r in outcome.report()["results"] if r["stage"] == "delivery"]
     assert delivery["details"]["median"] < 10, outcome.describe()

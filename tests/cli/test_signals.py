@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import user_environment
+from tests.faults.harness import start_wsdiag
 from tests.servers.dns import dns_server
 from tests.servers.http_api import ApiReply, http_api
 from tests.servers.netns import firewalled_host
@@ -25,13 +24,7 @@ CREDENTIALS = ["--app-id", "12345", "--key", "app-key", "--secret", "signal-secr
 
 
 def interrupt(args: list[str], home: Path, after: float = 1.0) -> tuple[int, str, str, float]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wsdiag", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=user_environment(home),
-    )
+    process = start_wsdiag(*args, home=home)
     time.sleep(after)
     assert process.poll() is None, f"wsdiag ended before Ctrl-C: {process.communicate()}"
     sent = time.monotonic()
@@ -144,23 +137,16 @@ def test_tail_json_into_head_exits_quietly(tmp_path: Path) -> None:
     """`wsdiag tail --json | head -1`: the reader leaves after one line; no noise, no hang."""
     events = [channel_event("news", "tick", {"n": n}) for n in range(5000)]
     with scripted_server(Script(actions=[established()], after_subscribe=events)) as server:
-        wsdiag = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wsdiag",
-                "tail",
-                f"ws://127.0.0.1:{server.port}",
-                "news",
-                "--key",
-                "app-key",
-                "--json",
-                "--duration",
-                "20",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=user_environment(tmp_path),
+        wsdiag = start_wsdiag(
+            "tail",
+            f"ws://127.0.0.1:{server.port}",
+            "news",
+            "--key",
+            "app-key",
+            "--json",
+            "--duration",
+            "20",
+            home=tmp_path,
         )
         head = subprocess.Popen(["head", "-1"], stdin=wsdiag.stdout, stdout=subprocess.PIPE)
         assert wsdiag.stdout is not None
@@ -169,4 +155,4 @@ def test_tail_json_into_head_exits_quietly(tmp_path: Path) -> None:
         _, err = wsdiag.communicate(timeout=10)
     assert json.loads(first)["data"] == {"n": 0}
     assert wsdiag.returncode == 0, err
-    assert b"Traceback" not in err and b"Broken pipe" not in err and b"Exception" not in err
+    assert "Traceback" not in err and "Broken pipe" not in err and "Exception" not in err

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.faults.matrix import BY_ID
+from tests.servers.soketi import Soketi
 
 # Interpreter start-up and imports are not part of any network step; CI machines
 # are slow and shared, so the bound leaves them this much on top of the timeout.
@@ -72,6 +73,35 @@ def run_wsdiag(
         completed.stderr,
         time.monotonic() - started,
     )
+
+
+def run_json(
+    *args: str,
+    timeout: float,
+    home: Path,
+    stdin: str | None = None,
+    prefix: tuple[str, ...] | list[str] = (),
+) -> Outcome:
+    """``wsdiag ARGS --timeout TIMEOUT --json``: a run whose report a test reads and bounds."""
+    return run_wsdiag(
+        *args, "--timeout", str(timeout), "--json", home=home, stdin=stdin, prefix=prefix
+    )
+
+
+def start_wsdiag(*args: str, home: Path) -> subprocess.Popen[str]:
+    """wsdiag started in the background (text pipes), for a test that signals or reads it live."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "wsdiag", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=user_environment(home),
+    )
+
+
+def credentials(soketi: Soketi, *, app_id: str | None = None) -> list[str]:
+    """The app's --app-id/--key/--secret; ``app_id`` replaces the id to ask for a wrong app."""
+    return ["--app-id", app_id or soketi.app_id, "--key", soketi.key, "--secret", soketi.secret]
 
 
 def expect(fault_id: str, outcome: Outcome, *, within: float) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import Outcome, expect, run_wsdiag
+from tests.faults.harness import Outcome, credentials, expect, run_json
 from tests.servers.http_api import ApiReply, http_api
 from tests.servers.soketi import Soketi
 
@@ -15,7 +15,7 @@ SECRET = "fault-matrix-secret-0123456789"
 
 
 def publish(port: int, home: Path, *, secret: str = SECRET, key: str = "app-key") -> Outcome:
-    return run_wsdiag(
+    return run_json(
         "publish",
         f"ws://127.0.0.1:{port}",
         "wsdiag-faults",
@@ -27,9 +27,7 @@ def publish(port: int, home: Path, *, secret: str = SECRET, key: str = "app-key"
         key,
         "--secret",
         secret,
-        "--timeout",
-        str(TIMEOUT),
-        "--json",
+        timeout=TIMEOUT,
         home=home,
     )
 
@@ -49,22 +47,15 @@ def test_invalid_signature_from_soketi(tmp_path: Path, soketi: Soketi) -> None:
 )
 def test_soketi_errors(tmp_path: Path, soketi: Soketi, fault: str, app_id: str, data: str) -> None:
     """soketi answers these as HTTP 200 with {"error", "code"}; wsdiag reports the code."""
-    outcome = run_wsdiag(
+    outcome = run_json(
         "publish",
         soketi.ws_url,
         "wsdiag-faults",
         "probe",
         "-",
         "--no-size-limit",
-        "--app-id",
-        app_id,
-        "--key",
-        soketi.key,
-        "--secret",
-        soketi.secret,
-        "--timeout",
-        str(TIMEOUT),
-        "--json",
+        *credentials(soketi, app_id=app_id),
+        timeout=TIMEOUT,
         home=tmp_path,
         stdin=data,
     )
@@ -121,19 +112,8 @@ def test_cloud_invalid_signature_shows_what_we_signed(tmp_path: Path) -> None:
 @pytest.mark.soketi
 def test_wrong_app_id_in_check_is_not_a_lost_event(tmp_path: Path, soketi: Soketi) -> None:
     """issue 9 #5: the api stage saw the 404; delivery must not wait and call events lost."""
-    outcome = run_wsdiag(
-        "check",
-        soketi.ws_url,
-        "--app-id",
-        "999",
-        "--key",
-        soketi.key,
-        "--secret",
-        soketi.secret,
-        "--timeout",
-        str(TIMEOUT),
-        "--json",
-        home=tmp_path,
+    outcome = run_json(
+        "check", soketi.ws_url, *credentials(soketi, app_id="999"), timeout=TIMEOUT, home=tmp_path
     )
     assert outcome.exit_code == 1, outcome.describe()
     document = outcome.report()

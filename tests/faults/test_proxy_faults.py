@@ -8,27 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import Outcome, expect, run_wsdiag
+from tests.faults.harness import Outcome, expect, run_json
 from tests.servers.proxy import forward_proxy
 from tests.servers.pusher_script import Script, scripted_server
 from tests.servers.soketi import Soketi, free_port
+from tests.servers.tls import serve_connections
 
 TIMEOUT = 1.0
 pytestmark = pytest.mark.soketi
 
 
 def check(soketi: Soketi, proxy: str, home: Path, port: int | None = None) -> Outcome:
-    return run_wsdiag(
-        "check",
-        f"ws://127.0.0.1:{port or soketi.port}",
-        "--key",
-        soketi.key,
-        "--proxy",
-        proxy,
-        "--timeout",
-        str(TIMEOUT),
-        "--json",
-        home=home,
+    target = f"ws://127.0.0.1:{port or soketi.port}"
+    return run_json(
+        "check", target, "--key", soketi.key, "--proxy", proxy, timeout=TIMEOUT, home=home
     )
 
 
@@ -94,30 +87,19 @@ def test_proxy_dripping_its_reply_is_bounded_by_one_timeout(tmp_path: Path, soke
 
     A fault no real proxy makes on demand, so a small thread plays it.
     """
+
+    def drip(conn: socket.socket, stop: threading.Event) -> None:
+        for byte in b"HTTP/1.1 200 Connection established, eventually\r\n\r\n":
+            if stop.wait(0.3):
+                return
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                return
+
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
-    stop = threading.Event()
-
-    def drip() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                for byte in b"HTTP/1.1 200 Connection established, eventually\r\n\r\n":
-                    if stop.wait(0.3):
-                        break
-                    try:
-                        conn.sendall(bytes([byte]))
-                    except OSError:
-                        break
-
-    threading.Thread(target=drip, daemon=True).start()
-    try:
+    with serve_connections(listener, drip):
         outcome = check(soketi, f"http://127.0.0.1:{listener.getsockname()[1]}", tmp_path)
-    finally:
-        stop.set()
-        listener.close()
     expect("proxy.silent", outcome, within=TIMEOUT)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults.harness import GRACE_S, Outcome, expect, run_wsdiag
+from tests.faults.harness import GRACE_S, Outcome, expect, run_json
 from tests.faults.matrix import BY_ID
 from tests.servers.dns import dns_server
 from tests.servers.pusher_script import (
@@ -27,16 +27,8 @@ CODES = [4000, 4001, 4003, 4004, 4005, 4006, 4007, 4008, 4009, 4100, 4200, 4201,
 
 def check(script: Script, home: Path) -> Outcome:
     with scripted_server(script) as server:
-        return run_wsdiag(
-            "check",
-            f"ws://127.0.0.1:{server.port}",
-            "--key",
-            "app-key",
-            "--timeout",
-            str(TIMEOUT),
-            "--json",
-            home=home,
-        )
+        url = f"ws://127.0.0.1:{server.port}"
+        return run_json("check", url, "--key", "app-key", timeout=TIMEOUT, home=home)
 
 
 @pytest.mark.parametrize("code", CODES)
@@ -81,15 +73,8 @@ def test_pongs_that_never_come(tmp_path: Path) -> None:
 
 @pytest.mark.soketi
 def test_wrong_key_against_soketi(tmp_path: Path, soketi: Soketi) -> None:
-    outcome = run_wsdiag(
-        "check",
-        soketi.ws_url,
-        "--key",
-        "not-the-key",
-        "--timeout",
-        str(TIMEOUT),
-        "--json",
-        home=tmp_path,
+    outcome = run_json(
+        "check", soketi.ws_url, "--key", "not-the-key", timeout=TIMEOUT, home=tmp_path
     )
     record = expect("pusher.wrong_key", outcome, within=TIMEOUT)
     assert "not-the-key" in record["cause"] + record["summary"]
@@ -109,14 +94,12 @@ def test_wrong_key_on_a_pusher_cluster_keeps_the_cluster_fix(tmp_path: Path) -> 
     script = Script(actions=[pusher_error(4001, message), close(4001)])
     with dns_server(zone) as resolver, scripted_server(script) as server:
         host, port = resolver.address
-        outcome = run_wsdiag(
+        outcome = run_json(
             "check",
             f"ws://ws-mt1.pusher.com:{server.port}/app/not-the-key",
             "--resolver",
             f"{host}:{port}",
-            "--timeout",
-            str(TIMEOUT),
-            "--json",
+            timeout=TIMEOUT,
             home=tmp_path,
         )
     # Nothing listens on this machine's 443 and 80, where the cluster's other paths and its
@@ -146,19 +129,17 @@ def test_1006_in_the_middle_of_a_tail(tmp_path: Path) -> None:
     )
     duration = 8.0
     with scripted_server([first, second]) as server:
-        outcome = run_wsdiag(
+        outcome = run_json(
             "tail",
             f"ws://127.0.0.1:{server.port}",
             "news",
             "--key",
             "app-key",
-            "--json",
             "--count",
             "2",
             "--duration",
             str(duration),
-            "--timeout",
-            str(TIMEOUT),
+            timeout=TIMEOUT,
             home=tmp_path,
         )
         subscribes = [m for m in server.received if "pusher:subscribe" in m]

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import GRACE_S, Outcome, expect, run_wsdiag, user_environment
+from tests.faults.harness import (
+    GRACE_S,
+    Outcome,
+    credentials,
+    expect,
+    run_json,
+    run_wsdiag,
+    start_wsdiag,
+)
 from tests.servers.nginx import start_nginx, upgrade_proxy
 from tests.servers.proxy import reverse_proxy
 from tests.servers.pusher_script import Script, established, scripted_server
@@ -25,16 +31,7 @@ def http(status: str, body: bytes = b"", headers: str = "") -> bytes:
 
 
 def check(port: int, home: Path, key: str = "app-key") -> Outcome:
-    return run_wsdiag(
-        "check",
-        f"ws://127.0.0.1:{port}",
-        "--key",
-        key,
-        "--timeout",
-        str(TIMEOUT),
-        "--json",
-        home=home,
-    )
+    return run_json("check", f"ws://127.0.0.1:{port}", "--key", key, timeout=TIMEOUT, home=home)
 
 
 @pytest.mark.parametrize(
@@ -113,16 +110,14 @@ def test_ws_to_nginx_tls_port(tmp_path: Path, soketi: Soketi) -> None:
     server = NGINX_TLS_TO_SOKETI % upgrade_proxy(soketi.port)
     with start_nginx(tmp_path, server) as nginx:
         outcome = check(nginx.port, tmp_path, key=soketi.key)
-        control = run_wsdiag(
+        control = run_json(
             "check",
             f"wss://127.0.0.1:{nginx.port}",
             "--key",
             soketi.key,
             "--ca-bundle",
             nginx.ca_bundle,
-            "--timeout",
-            str(TIMEOUT),
-            "--json",
+            timeout=TIMEOUT,
             home=tmp_path,
         )
     record = expect("upgrade.plain_to_tls_nginx", outcome, within=TIMEOUT)
@@ -142,9 +137,7 @@ def test_laravel_env_with_http_scheme_on_the_tls_port(tmp_path: Path, soketi: So
             f"PUSHER_HOST=127.0.0.1\nPUSHER_PORT={nginx.port}\nPUSHER_SCHEME=http\n"
             f"PUSHER_APP_KEY={soketi.key}\n"
         )
-        outcome = run_wsdiag(
-            "check", "--env-file", str(env_file), "--timeout", str(TIMEOUT), "--json", home=tmp_path
-        )
+        outcome = run_json("check", "--env-file", str(env_file), timeout=TIMEOUT, home=tmp_path)
     record = expect("upgrade.plain_to_tls_nginx", outcome, within=TIMEOUT)
     assert_says_use_wss(record, nginx.port)
 
@@ -247,7 +240,7 @@ NGINX_PREFIX_TO_SOKETI = """
 
 
 def connect(url: str, home: Path, *extra: str) -> Outcome:
-    return run_wsdiag("connect", url, *extra, "--timeout", str(TIMEOUT), "--json", home=home)
+    return run_json("connect", url, *extra, timeout=TIMEOUT, home=home)
 
 
 @pytest.mark.soketi
@@ -307,13 +300,8 @@ def test_tail_through_a_path_prefix(tmp_path: Path, soketi: Soketi) -> None:
     """tail connects where check does: the URL's prefix and key reach its connection too."""
     with start_nginx(tmp_path, NGINX_PREFIX_TO_SOKETI % upgrade_proxy(soketi.port)) as nginx:
         url = f"ws://127.0.0.1:{nginx.port}/custom/prefix/app/{soketi.key}"
-        args = ["tail", url, "news", "--count", "1", "--duration", "8", "--json"]
-        tail = subprocess.Popen(
-            [sys.executable, "-m", "wsdiag", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=user_environment(tmp_path),
+        tail = start_wsdiag(
+            "tail", url, "news", "--count", "1", "--duration", "8", "--json", home=tmp_path
         )
         try:
             deadline = time.monotonic() + 5
@@ -325,12 +313,7 @@ def test_tail_through_a_path_prefix(tmp_path: Path, soketi: Soketi) -> None:
                     "news",
                     "tick",
                     '{"n": 1}',
-                    "--app-id",
-                    soketi.app_id,
-                    "--key",
-                    soketi.key,
-                    "--secret",
-                    soketi.secret,
+                    *credentials(soketi),
                     home=tmp_path,
                 )
                 if tail.poll() is not None:

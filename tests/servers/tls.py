@@ -7,12 +7,13 @@ connection until stopped. ``behaviour`` picks the fault.
 from __future__ import annotations
 
 import contextlib
+import functools
 import socket
 import ssl
 import struct
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,17 +50,45 @@ def make_context(
     return context
 
 
-def _serve(
-    listener: socket.socket, stop: threading.Event, behaviour: str, context: ssl.SSLContext | None
-) -> None:
-    while not stop.is_set():
+Handler = Callable[[socket.socket, threading.Event], None]
+
+
+@contextlib.contextmanager
+def serve_connections(listener: socket.socket, handle: Handler) -> Iterator[None]:
+    """Accept on ``listener`` (bound and listening) until the block ends.
+
+    Each connection goes to ``handle(conn, stop)`` in a thread of its own and is
+    closed when it returns; ``stop`` is set when the block ends, so a handler that
+    waits should wait on it. The listener is closed on the way out.
+    """
+    stop = threading.Event()
+    listener.settimeout(0.2)  # so the loop sees ``stop`` between connections
+
+    def handle_and_close(conn: socket.socket) -> None:
         try:
-            conn, _ = listener.accept()
-        except TimeoutError:
-            continue
-        except OSError:
-            return
-        threading.Thread(target=_handle, args=(conn, stop, behaviour, context), daemon=True).start()
+            handle(conn, stop)
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def accept_loop() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=handle_and_close, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept_loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
 
 
 def _handle(
@@ -81,9 +110,6 @@ def _handle(
                 tls.recv(1)
     except (OSError, ssl.SSLError):
         pass
-    finally:
-        with contextlib.suppress(OSError):
-            conn.close()
 
 
 @contextlib.contextmanager
@@ -108,16 +134,10 @@ def tls_server(
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
-    listener.settimeout(0.2)
-    stop = threading.Event()
-    thread = threading.Thread(target=_serve, args=(listener, stop, behaviour, context), daemon=True)
-    thread.start()
-    try:
+    with serve_connections(
+        listener, functools.partial(_handle, behaviour=behaviour, context=context)
+    ):
         yield TlsServer(int(listener.getsockname()[1]), str(bundle))
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
 
 
 def days_from_now(days: float) -> datetime:
