@@ -21,6 +21,7 @@ ENV_NAMES = (
     "PUSHER_HOST",
     "PUSHER_PORT",
     "PUSHER_SCHEME",
+    "PUSHER_ENCRYPTION_MASTER_KEY",
 )
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 

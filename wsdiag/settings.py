@@ -27,8 +27,16 @@ SETTINGS: tuple[tuple[str, str | None, str, str], ...] = (
     ("host", "--host", "PUSHER_HOST", "host"),
     ("port", "--port", "PUSHER_PORT", "port"),
     ("scheme", None, "PUSHER_SCHEME", "scheme"),
+    # publish encrypts private-encrypted- channels with it (issue 14); the server
+    # libraries call it encryption_master_key_base64.
+    (
+        "encryption_master_key",
+        "--encryption-master-key",
+        "PUSHER_ENCRYPTION_MASTER_KEY",
+        "encryption_master_key",
+    ),
 )
-_SECRETS = ("secret",)
+_SECRETS = ("secret", "encryption_master_key")
 
 
 @dataclass(frozen=True)

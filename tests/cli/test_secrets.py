@@ -1,12 +1,15 @@
 """Secrets never leave wsdiag: every command, success and failure, every output format, --debug.
 
-A distinctive secret and auth token are used everywhere; after each run, its
-stdout, stderr and every file it wrote are searched for them, and for any
+A distinctive secret, auth token and encryption master key are used everywhere;
+after each run, its stdout, stderr and every file it wrote are searched for
+them, for the per-channel keys derived from the master key, and for any
 64-hex-digit HMAC (channel auth and HTTP API signatures).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import re
 import stat
@@ -22,6 +25,10 @@ from tests.servers.soketi import Soketi, start_soketi
 SECRET = "zq7-SECRET-do-not-print-4f2a9c"
 TOKEN = "tok-BEARER-do-not-print-81d3e6"
 KEY, APP_ID = "secrets-test-key", "24680"
+MASTER_RAW = b"wsdiag-MASTER-KEY-do-not-print!!"  # 32 bytes, readable if printed raw
+MASTER_KEY = base64.b64encode(MASTER_RAW).decode()
+ENCRYPTED = "private-encrypted-room"
+SHARED = hashlib.sha256(ENCRYPTED.encode() + MASTER_RAW).digest()  # what tail and publish derive
 SIGNATURE = re.compile(r"[0-9a-f]{64}")
 FORMATS = {
     "console": [],
@@ -45,10 +52,18 @@ def endpoint() -> Iterator[str]:
 
 
 def leaks(text: str) -> list[str]:
-    found = [name for name, value in (("secret", SECRET), ("token", TOKEN)) if value in text]
-    found += [f"signature {m}" for m in SIGNATURE.findall(text)]
+    values = (
+        ("secret", SECRET),
+        ("token", TOKEN),
+        ("master key", MASTER_KEY),
+        ("master key bytes", MASTER_RAW.decode()),
+        ("channel key", base64.b64encode(SHARED).decode()),
+    )
+    found = [name for name, value in values if value in text]
+    found += [f"signature {m}" for m in SIGNATURE.findall(text)]  # also a hex channel key
     # Masked forms show at most the first three characters.
-    found += [f"secret prefix {SECRET[:8]}"] if SECRET[:8] in text else []
+    for name, value in (("secret", SECRET), ("master key", MASTER_KEY)):
+        found += [f"{name} prefix {value[:8]}"] if value[:8] in text else []
     return found
 
 
@@ -85,6 +100,26 @@ COMMANDS = {
     "resolve/reach": lambda s, e: ["reach", s.ws_url, "--timeout", "2"],
     "publish ok": lambda s, e: ["publish", s.ws_url, "news", "tick", '{"a":1}', *good(s)],
     "publish bad secret": lambda s, e: ["publish", s.ws_url, "news", "tick", "{}", *wrong_secret()],
+    "publish encrypted": lambda s, e: [
+        "publish",
+        s.ws_url,
+        ENCRYPTED,
+        "tick",
+        '{"a":1}',
+        *good(s),
+        "--encryption-master-key",
+        MASTER_KEY,
+    ],
+    "publish encrypted, bad secret": lambda s, e: [
+        "publish",
+        s.ws_url,
+        ENCRYPTED,
+        "tick",
+        "{}",
+        *wrong_secret(),
+        "--encryption-master-key",
+        MASTER_KEY,
+    ],
     "channels ok": lambda s, e: ["channels", s.ws_url, *good(s)],
     "channels bad secret": lambda s, e: ["channels", s.ws_url, *wrong_secret()],
     "tail private, local signing": lambda s, e: [
@@ -105,6 +140,18 @@ COMMANDS = {
         s.ws_url,
         "private-room",
         *wrong_secret(),
+        "--duration",
+        "1.5",
+        "--timeout",
+        "2",
+    ],
+    "tail encrypted": lambda s, e: [
+        "tail",
+        s.ws_url,
+        ENCRYPTED,
+        *good(s),
+        "--encryption-master-key",
+        MASTER_KEY,
         "--duration",
         "1.5",
         "--timeout",
@@ -155,15 +202,64 @@ def test_secrets_from_environment_and_env_file(server: Soketi, tmp_path: Path) -
     env_file = tmp_path / ".env"
     env_file.write_text(
         f"PUSHER_APP_ID={APP_ID}\nPUSHER_APP_KEY={KEY}\nPUSHER_APP_SECRET={SECRET}\n"
+        f"PUSHER_ENCRYPTION_MASTER_KEY={MASTER_KEY}\n"
     )
     for args in (
         ["config", "show", "--env-file", str(env_file)],
         ["publish", server.ws_url, "news", "tick", "{}", "--env-file", str(env_file), "--debug"],
+        ["publish", server.ws_url, ENCRYPTED, "t", "{}", "--env-file", str(env_file), "--debug"],
         ["check", server.ws_url, "--env-file", str(env_file), "--json", "--debug", "--events", "1"],
     ):
         outcome = run_wsdiag(*args, home=tmp_path)
         assert outcome.exit_code == 0, outcome.describe()
         assert not leaks(outcome.stdout + outcome.stderr), outcome.describe()
+    shown = run_wsdiag("config", "show", "--env-file", str(env_file), home=tmp_path).stdout
+    assert MASTER_KEY[:3] + "…" in shown  # masked, and still recognisable
+
+
+@pytest.mark.parametrize(
+    "key",
+    [MASTER_KEY + "x", MASTER_KEY[:-8] + "=", "!" + MASTER_KEY],
+    ids=["too long", "too short", "not base64"],
+)
+def test_an_unusable_master_key_is_not_repeated(key: str, tmp_path: Path) -> None:
+    """A usage error about the key says what is wrong with it, never the key itself."""
+    for args, env in (
+        (["--encryption-master-key", key], {}),
+        ([], {"PUSHER_ENCRYPTION_MASTER_KEY": key}),
+    ):
+        outcome = run_wsdiag(
+            "publish",
+            "ws://127.0.0.1:9",
+            ENCRYPTED,
+            "tick",
+            "{}",
+            "--app-id",
+            APP_ID,
+            "--key",
+            KEY,
+            "--secret",
+            SECRET,
+            *args,
+            "--debug",
+            home=tmp_path,
+            env=env,
+        )
+        assert outcome.exit_code == 2, outcome.describe()
+        assert "nothing was sent" in outcome.stderr, outcome.describe()
+        assert not leaks(outcome.stdout + outcome.stderr), outcome.describe()
+        assert key not in outcome.stdout + outcome.stderr, outcome.describe()
+
+
+def test_a_profile_master_key_is_masked(tmp_path: Path) -> None:
+    config = tmp_path / "wsdiag.toml"
+    config.write_text(f'[profiles.enc]\nencryption_master_key = "{MASTER_KEY}"\n')
+    config.chmod(0o600)
+    shown = run_wsdiag("config", "show", "--profile", "enc", "--config", str(config), home=tmp_path)
+    assert shown.exit_code == 0, shown.describe()
+    assert not leaks(shown.stdout + shown.stderr), shown.describe()
+    line = next(x for x in shown.stdout.splitlines() if x.startswith("encryption_master_key"))
+    assert MASTER_KEY[:3] + "…" in line and "profile enc" in line
 
 
 def test_config_file_with_a_secret_is_private(tmp_path: Path) -> None:

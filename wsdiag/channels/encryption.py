@@ -84,7 +84,7 @@ def decrypt_payload(channel: str, data: Any, master_key: bytes) -> Any:
 
 
 def encrypt_payload(channel: str, plaintext: str, master_key: bytes) -> dict[str, str]:
-    """What a server library publishes on an encrypted channel (used by publish and tests)."""
+    """``{"nonce", "ciphertext"}`` (base64) of ``plaintext`` for ``channel``, a fresh nonce each."""
     if not nacl_available():
         raise DecryptError("encrypting needs PyNaCl: pip install 'wsdiag[encryption]'")
     import nacl.secret
@@ -97,3 +97,12 @@ def encrypt_payload(channel: str, plaintext: str, master_key: bytes) -> dict[str
         "nonce": base64.b64encode(nonce).decode(),
         "ciphertext": base64.b64encode(sealed.ciphertext).decode(),
     }
+
+
+def encrypt_data(channel: str, plaintext: str, master_key: bytes) -> str:
+    """The event's ``data`` as the server libraries publish it on an encrypted channel.
+
+    The JSON string of ``{"nonce", "ciphertext"}``, compact as pusher-http-node and
+    pusher-http-php write it (pusher-http-python adds spaces; clients parse either).
+    """
+    return json.dumps(encrypt_payload(channel, plaintext, master_key), separators=(",", ":"))

@@ -3,15 +3,18 @@
 Every request becomes one ``StageResult`` (Stage.API) with the status, the
 reply, the phase timings and the server's clock skew. Input is validated
 before anything is sent (``validate_publish``): nothing goes out when it fails.
+Data for a ``private-encrypted-`` channel is encrypted first (``seal``), as the
+server libraries do, so what is validated and sent is what a subscriber gets.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from wsdiag.channels.encryption import encrypt_data, is_encrypted
 from wsdiag.checks import CheckOptions
 from wsdiag.credentials import Credentials
 from wsdiag.httpapi import ApiError, ApiResponse, api_request
@@ -52,17 +55,44 @@ def validate_publish(
     if len(channels) > MAX_CHANNELS:
         problems.append(f"{len(channels)} channels; one request takes at most {MAX_CHANNELS}")
     problems += [p for p in map(validate_channel_name, channels) if p]
+    encrypted = [c for c in channels if is_encrypted(c)]
+    if encrypted and len(channels) > 1:
+        # Each encrypted channel has a key of its own, so one data cannot serve two
+        # channels; pusher-http-node, -python and -php refuse this too.
+        problems.append(
+            f"{encrypted[0]} is encrypted with a key of its own: publish to it alone, "
+            "or one --batch line per channel"
+        )
     if (problem := validate_event_name(event)) is not None:
         problems.append(problem)
     if event.startswith(("pusher:", "pusher_internal:")):
         problems.append(f"event {event!r}: the pusher: prefixes are reserved for the protocol")
     size = len(data.encode())
     if size_limit and size > MAX_DATA_BYTES:
+        sealed = " once encrypted" if encrypted else ""
         problems.append(
-            f"data is {size} bytes; Pusher accepts at most {MAX_DATA_BYTES} (413) — "
+            f"data is {size} bytes{sealed}; Pusher accepts at most {MAX_DATA_BYTES} (413) — "
             "self-hosted servers may allow more: --no-size-limit"
         )
     return problems
+
+
+def seal(channels: Sequence[str], data: str, master_key: bytes | None) -> str:
+    """``data`` as it is sent: encrypted when it goes to one ``private-encrypted-`` channel.
+
+    With other channels beside it the data is left alone: ``validate_publish``
+    refuses that request. ``master_key`` may be None only when no channel is encrypted.
+    """
+    if len(channels) != 1 or not is_encrypted(channels[0]):
+        return data
+    if master_key is None:
+        raise ValueError(f"{channels[0]} needs the encryption master key")
+    return encrypt_data(channels[0], data, master_key)
+
+
+def seal_events(events: Sequence[OutgoingEvent], master_key: bytes | None) -> list[OutgoingEvent]:
+    """Each event's data as it is sent (``seal``): one batch mixes plain and encrypted channels."""
+    return [replace(e, data=seal([e.channel], e.data, master_key)) for e in events]
 
 
 def publish(
@@ -76,13 +106,16 @@ def publish(
     socket_id: str | None = None,
     info: str | None = None,
 ) -> StageResult:
+    """``data`` as it is sent: ``seal`` it first for a ``private-encrypted-`` channel."""
     body: dict[str, Any] = {"name": event, "data": data, "channels": list(channels)}
     if socket_id:
         body["socket_id"] = socket_id
     if info:
         body["info"] = info
     subject = f"publish {event} → {', '.join(channels[:3])}" + ("…" if len(channels) > 3 else "")
-    return _call(target, credentials, options, "POST", "events", subject, body=body)
+    return _call(
+        target, credentials, options, "POST", "events", subject, body=body, channels=channels
+    )
 
 
 def publish_batch(
@@ -91,14 +124,27 @@ def publish_batch(
     events: Sequence[OutgoingEvent],
     options: CheckOptions,
 ) -> list[StageResult]:
-    """Send ``events`` through ``batch_events``, ten per request (the shared-cluster limit)."""
+    """Send ``events`` through ``batch_events``, ten per request (the shared-cluster limit).
+
+    Events for ``private-encrypted-`` channels carry sealed data (``seal_events``).
+    """
     results = []
     for start in range(0, len(events), BATCH_SIZE):
         chunk = events[start : start + BATCH_SIZE]
         subject = f"batch events {start + 1}-{start + len(chunk)} of {len(events)}"
         body = {"batch": [e.as_batch_item() for e in chunk]}
+        channels = [e.channel for e in chunk]
         results.append(
-            _call(target, credentials, options, "POST", "batch_events", subject, body=body)
+            _call(
+                target,
+                credentials,
+                options,
+                "POST",
+                "batch_events",
+                subject,
+                body=body,
+                channels=channels,
+            )
         )
     return results
 
@@ -138,7 +184,9 @@ def _call(
     *,
     body: dict[str, Any] | None = None,
     params: dict[str, str] | None = None,
+    channels: Sequence[str] = (),
 ) -> StageResult:
+    """``channels``: those of a publish; the encrypted ones are named in the details."""
     path = f"/apps/{credentials.app_id}/{resource}"
     raw = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
     try:
@@ -164,10 +212,19 @@ def _call(
             kind=exc.kind,
             cause=f"the request to {target.api} got no HTTP reply: {exc}",
             fix=f"run `wsdiag check {target.label}` to find the broken layer",
-            details={"url": f"{target.api.scheme}://{target.api}{path}"},
+            details={"url": f"{target.api.scheme}://{target.api}{path}", **_encrypted(channels)},
             phases=exc.phases,
         )
-    return explain_response(response, credentials, subject)
+    result = explain_response(response, credentials, subject)
+    return (
+        replace(result, details={**result.details, **_encrypted(channels)}) if channels else result
+    )
+
+
+def _encrypted(channels: Sequence[str]) -> dict[str, list[str]]:
+    """``{"encrypted": [...]}``: the channels whose data went out encrypted (none: nothing)."""
+    names = list(dict.fromkeys(c for c in channels if is_encrypted(c)))
+    return {"encrypted": names} if names else {}
 
 
 def explain_response(response: ApiResponse, credentials: Credentials, subject: str) -> StageResult:

@@ -119,6 +119,12 @@ def _read_batch(path: str, channels: list[str], event: str | None) -> list[Any]:
     is_flag=True,
     help="Allow data over Pusher's 10 KB (self-hosted servers may accept more).",
 )
+@click.option(
+    "--encryption-master-key",
+    metavar="BASE64",
+    help="Encrypt data for private-encrypted- channels with this key, as the server "
+    "libraries do (needs PyNaCl) [env: PUSHER_ENCRYPTION_MASTER_KEY]. Never printed.",
+)
 @network_options
 @report_options
 def publish(
@@ -132,6 +138,7 @@ def publish(
     socket_id: str | None,
     info: str | None,
     no_size_limit: bool,
+    encryption_master_key: str | None,
     network: NetworkFlags,
     report: ReportFlags,
 ) -> None:
@@ -139,16 +146,18 @@ def publish(
 
     DATA is a string, @FILE, or - for stdin (stdin is read too when DATA is
     omitted and input is piped). Names and sizes are checked first; nothing
-    is sent when they are invalid.
+    is sent when they are invalid. Data for a private-encrypted- channel is
+    encrypted with the encryption master key, as the server libraries do.
 
     \b
     Examples:
       wsdiag publish mt1 my-channel my-event '{"hello":"world"}'
       wsdiag publish - orders,audit order-shipped @order.json --env-file .env
       wsdiag publish ws://127.0.0.1:6001 --batch events.jsonl --app-id 1 --key k --secret s
+      wsdiag publish - private-encrypted-chat msg '{"text":"hi"}' --encryption-master-key KEY
     """
     from wsdiag.checks.api import publish as publish_event
-    from wsdiag.checks.api import publish_batch, validate_publish
+    from wsdiag.checks.api import publish_batch, seal, seal_events, validate_publish
 
     run = Invocation(server, creds, network)
     resolved = run.target(target)
@@ -162,6 +171,8 @@ def publish(
             raise click.BadParameter(problem, param_hint="--socket-id")
     if batch:
         events = _read_batch(batch, names, event)
+        master_key = _publish_master_key(run, encryption_master_key, [e.channel for e in events])
+        events = seal_events(events, master_key)
         problems = [
             f"{e.channel}/{e.name}: {p}"
             for e in events
@@ -170,7 +181,8 @@ def publish(
     else:
         if not names or not event:
             raise click.UsageError("give CHANNEL and EVENT (or --batch FILE)")
-        payload = _read_data(data, run.env)
+        master_key = _publish_master_key(run, encryption_master_key, names)
+        payload = seal(names, _read_data(data, run.env), master_key)
         problems = validate_publish(names, event, payload, size_limit=not no_size_limit)
     if problems:
         raise click.UsageError("nothing was sent: " + "; ".join(problems))
@@ -200,6 +212,40 @@ def publish(
     except KeyboardInterrupt:
         outcome.interrupted = True
     finish_report(outcome, renderer, report, run)
+
+
+def _publish_master_key(run: Invocation, flag: str | None, channels: list[str]) -> bytes | None:
+    """The master key when a channel is ``private-encrypted-`` (None when none is).
+
+    --encryption-master-key, else the PUSHER_ENCRYPTION_MASTER_KEY setting (env file,
+    environment, profile). Missing or unusable: a usage error, before anything is sent.
+    """
+    from wsdiag.channels.encryption import is_encrypted, nacl_available, parse_master_key
+
+    encrypted = [c for c in channels if is_encrypted(c)]
+    if not encrypted:
+        return None
+    from wsdiag import trace
+
+    setting = run.settings.get("encryption_master_key")
+    text, source = (flag, "--encryption-master-key") if flag else (setting.value, setting.source)
+    if not text:
+        raise click.UsageError(
+            f"{encrypted[0]} is an encrypted channel: give the app's encryption master key "
+            "(base64, the server library's encryption_master_key_base64) with "
+            "--encryption-master-key or PUSHER_ENCRYPTION_MASTER_KEY; nothing was sent"
+        )
+    trace.add_secret(text)
+    trace.add_secret(text.strip())
+    try:
+        master_key = parse_master_key(text)
+    except ValueError as exc:
+        raise click.UsageError(f"{source}: {exc}; nothing was sent") from None
+    if not nacl_available():
+        raise click.UsageError(
+            "encrypting needs PyNaCl: pip install 'wsdiag[encryption]' (or pip install pynacl)"
+        )
+    return master_key
 
 
 @click.command()
