@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -27,32 +28,80 @@ EXIT_STATUS = {
     ExitCode.USAGE: "Usage error: bad arguments or options; nothing was checked or sent.",
     ExitCode.INTERRUPTED: "Interrupted with Ctrl-C; what was measured so far is printed.",
 }
+# Every variable wsdiag reads, by name (tests/test_docgen.py greps the package for
+# reads and fails on one missing here). A key may name several spellings.
 ENVIRONMENT = {
-    "PUSHER_APP_ID": "App id (the HTTP API needs it).",
+    "PUSHER_APP_ID": "App id (the HTTP API needs it); --app-id wins.",
     "PUSHER_APP_KEY": "App key; --key wins.",
-    "PUSHER_APP_SECRET": "App secret, used to sign; never printed.",
+    "PUSHER_APP_SECRET": "App secret, used to sign; never printed; --secret wins.",
     "PUSHER_APP_CLUSTER": "Cluster name when no TARGET is given.",
-    "PUSHER_HOST": "Self-hosted server host when no TARGET is given.",
-    "PUSHER_PORT": "Self-hosted server port.",
+    "PUSHER_HOST": "Self-hosted server host when no TARGET is given; --host wins.",
+    "PUSHER_PORT": "Self-hosted server port; --port wins.",
     "PUSHER_SCHEME": "http or https for the self-hosted server.",
-    "HTTPS_PROXY": "HTTP proxy to tunnel every connection through (also https_proxy, "
-    "ALL_PROXY, all_proxy, http_proxy); --proxy wins.",
-    "NO_PROXY": "Hosts to reach directly, not through the proxy (names, .suffixes, IP/CIDR, *).",
+    "PUSHER_ENCRYPTION_MASTER_KEY": "Base64 key of private-encrypted- channels: tail decrypts "
+    "and publish encrypts with it; --encryption-master-key wins. Never printed.",
+    "WSDIAG_PROFILE": "Profile to start from when --profile is not given.",
+    "WSDIAG_CONFIG": "Config file to read when --config is not given.",
+    "XDG_CONFIG_HOME": "Where the config file lives: $XDG_CONFIG_HOME/wsdiag/config.toml.",
+    "HOME": "The config file is ~/.config/wsdiag/config.toml when XDG_CONFIG_HOME is not set.",
+    "https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, http_proxy": "HTTP proxy to tunnel "
+    "every connection through, the first one set winning (as in curl); --proxy wins, "
+    "--proxy direct ignores them.",
+    "no_proxy, NO_PROXY": "Hosts to reach directly, not through the proxy (names and their "
+    "subdomains, .suffixes, IP/CIDR, *).",
     "SSL_CERT_FILE": "PEM file of the CAs to trust when --ca-bundle is not given.",
     "SSL_CERT_DIR": "Directory of hashed CA certificates to trust when --ca-bundle is not given "
     "(with SSL_CERT_FILE, both are used).",
     "REQUESTS_CA_BUNDLE": "CAs to trust when neither --ca-bundle nor SSL_CERT_FILE/SSL_CERT_DIR "
     "is set (a file or a directory); else certifi's bundle.",
+    "GITHUB_ACTIONS": "When true, failures and warnings are also printed as GitHub Actions "
+    "annotations.",
     "NO_COLOR": "Turn colour off.",
+    "FORCE_COLOR": "Colour even when the output is not a terminal.",
+    "COLUMNS": "Width of the report when the output is not a terminal.",
+    "_WSDIAG_COMPLETE": "Set by the shell completion scripts to ask wsdiag for completions.",
+}
+FILES = {
+    "~/.config/wsdiag/config.toml": "Profiles: [profiles.NAME] tables of target, app_id, key, "
+    "secret and the other settings (wsdiag config add writes them). "
+    "$XDG_CONFIG_HOME/wsdiag/config.toml when XDG_CONFIG_HOME is set; --config FILE or "
+    "WSDIAG_CONFIG names another file; wsdiag config path prints the one in use. Keep it "
+    "private (mode 600): it holds secrets.",
+    ".env": "A Laravel env file, read when named with --env-file FILE: its PUSHER_* lines "
+    "win over the environment.",
+}
+# Characters groff knows on every output device (-Tascii and -Tlatin1 as well as
+# -Tutf8); any other non-ASCII character is spelt in ASCII (issue 14: u2026 warned).
+_ROFF_GLYPHS = {
+    "\u2026": "...",
+    "\u2014": "\\(em",
+    "\u2013": "\\(en",
+    "\u2192": "\\(->",
+    "\u2265": "\\(>=",
+    "\u2264": "\\(<=",
+    "\u00d7": "\\(mu",
+    "\u2018": "\\(oq",
+    "\u2019": "\\(cq",
+    "\u201c": "\\(lq",
+    "\u201d": "\\(rq",
+    "\u00a0": "\\ ",
 }
 DATE = "2026-11"  # fixed, so regenerating does not churn the pages
 
 
 def roff_escape(text: str) -> str:
     text = text.replace("\\", "\\e").replace("-", "\\-")
-    # groff -ww warns on raw non-ASCII: name each such character by its code point.
-    text = "".join(c if ord(c) < 128 else f"\\[u{ord(c):04X}]" for c in text)
+    text = "".join(c if ord(c) < 128 else _roff_glyph(c) for c in text)
     return "\n".join("\\&" + line if line[:1] in (".", "'") else line for line in text.splitlines())
+
+
+def _roff_glyph(char: str) -> str:
+    """A non-ASCII character as groff shows it on every device: a named glyph, or ASCII."""
+    if char in _ROFF_GLYPHS:
+        return _ROFF_GLYPHS[char]
+    # "é" → "e": the letter without its accent beats a warning and a blank on -Tascii.
+    ascii_form = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+    return ascii_form or "?"
 
 
 def _split_help(help_text: str) -> tuple[str, list[str]]:
@@ -89,6 +138,8 @@ def man_page(name: str, command: click.Command, parent: str | None = None) -> st
     summary = command.get_short_help_str(limit=200).rstrip(".")
     out = [
         f'.TH {title.upper()} 1 "{DATE}" "wsdiag {__version__}" "User Commands"',
+        ".nh",  # no hyphenation and a ragged right edge: names and values stay copyable
+        ".ad l",
         ".SH NAME",
         f"{roff_escape(title)} \\- {roff_escape(summary)}",
         ".SH SYNOPSIS",
@@ -107,7 +158,10 @@ def man_page(name: str, command: click.Command, parent: str | None = None) -> st
         out += [".TP", f".B {int(code)}", roff_escape(meaning)]
     out.append(".SH ENVIRONMENT")
     for variable, meaning in ENVIRONMENT.items():
-        out += [".TP", f".B {variable}", roff_escape(meaning)]
+        out += [".TP", f".B {roff_escape(variable)}", roff_escape(meaning)]
+    out.append(".SH FILES")
+    for path, meaning in FILES.items():
+        out += [".TP", f".I {roff_escape(path)}", roff_escape(meaning)]
     if examples:
         out.append(".SH EXAMPLES")
         for example in examples:

@@ -2,14 +2,30 @@
 
 Pure data and lookup; no network. Every ``ErrorKind`` has an entry (a test
 keeps it so), written for someone who saw the kind in a report or in JSON.
+Close codes come from ``wsdiag.pusher.codes`` (Pusher's, and RFC 6455's with
+IANA's additions); each says what a client should do next, as pusher-js does.
+``catalogue()`` is everything ``wsdiag explain`` knows, for the listing and for
+shell completion.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from wsdiag.models import ErrorKind
-from wsdiag.pusher.codes import explain_code
+from wsdiag.pusher.codes import Reconnect, explain_code, known_codes
+
+TopicType = Literal["close_code", "close_code_range", "http_status", "error_kind"]
+
+# What a client does next after a close code (pusher-js's close actions: tls_only,
+# backoff, retry, refused), in words that finish "a client should: …".
+CLIENT_SHOULD: dict[Reconnect, str] = {
+    "tls": "reconnect at once over TLS, wss://",
+    "backoff": "reconnect after a pause of 1 s or more, growing with each attempt",
+    "immediately": "reconnect immediately",
+    "give_up": "not reconnect until the cause is fixed",
+}
 
 
 @dataclass(frozen=True)
@@ -17,7 +33,24 @@ class Explanation:
     topic: str  # "close code 4001", "HTTP API status 401", "error kind tcp_filtered"
     title: str
     meaning: str
-    fix: str
+    fix: str  # for a close code, ends with what a client should do next
+    type: TopicType = "error_kind"
+    value: str = ""  # "4001", "1016-2999", "429", "tcp_filtered"
+    kind: ErrorKind | None = None  # the kind a report carries for it
+    reconnect: Reconnect | None = None  # close codes: pusher-js's next step
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The JSON view (``explain --json``): enums as their strings."""
+        return {
+            "type": self.type,
+            "value": self.value,
+            "topic": self.topic,
+            "title": self.title,
+            "meaning": self.meaning,
+            "fix": self.fix,
+            "kind": self.kind.value if self.kind else None,
+            "reconnect": self.reconnect,
+        }
 
 
 _K = ErrorKind
@@ -233,8 +266,8 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
     _K.API_TIMEOUT: ("API timeout", "the HTTP API did not answer in time", "retry; check the path"),
     _K.API_UNEXPECTED_STATUS: (
         "unexpected status",
-        "an HTTP status the API does not document",
-        "check host and port",
+        "an HTTP status the API does not document (429: rate limited, see wsdiag explain 429)",
+        "check that host and port point at the Pusher HTTP API",
     ),
     _K.CLOCK_SKEW: (
         "clock skew",
@@ -280,16 +313,57 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
     _K.INTERNAL: ("internal error", "a bug in wsdiag", "run with --debug and report the traceback"),
 }
 
-HTTP_STATUSES: dict[int, ErrorKind] = {
-    400: ErrorKind.API_BAD_REQUEST,
-    401: ErrorKind.API_UNAUTHORIZED,
-    403: ErrorKind.API_FORBIDDEN,
-    404: ErrorKind.API_NOT_FOUND,
-    413: ErrorKind.API_TOO_LARGE,
-    500: ErrorKind.API_SERVER_ERROR,
-    502: ErrorKind.API_SERVER_ERROR,
-    503: ErrorKind.API_SERVER_ERROR,
+# HTTP API status → the kind a report carries and a title for it. 429 has no kind
+# of its own: the api stage reports it as api_unexpected_status.
+HTTP_STATUSES: dict[int, tuple[ErrorKind, str]] = {
+    400: (ErrorKind.API_BAD_REQUEST, "bad request"),
+    401: (ErrorKind.API_UNAUTHORIZED, "unauthorized"),
+    403: (ErrorKind.API_FORBIDDEN, "forbidden"),
+    404: (ErrorKind.API_NOT_FOUND, "not found"),
+    413: (ErrorKind.API_TOO_LARGE, "payload too large"),
+    429: (ErrorKind.API_UNEXPECTED_STATUS, "rate limited"),
+    500: (ErrorKind.API_SERVER_ERROR, "internal server error"),
+    502: (ErrorKind.API_SERVER_ERROR, "bad gateway"),
+    503: (ErrorKind.API_SERVER_ERROR, "service unavailable"),
+    504: (ErrorKind.API_SERVER_ERROR, "gateway timeout"),
 }
+# (meaning, fix) of statuses that share their kind with others. soketi's limits:
+# dist/http-handler.js and cli.js of soketi 1.6 (see PUSHER-PROTOCOL.md).
+_STATUS_WORDS: dict[int, tuple[str, str]] = {
+    429: (
+        "too many requests: the server limits how many API requests and events an app may "
+        'send per second, and this one went over (soketi answers 429 "Too many requests." '
+        "when the app has a rate limit, each channel of an event counting once); a gateway "
+        "or proxy in front of the server may limit requests too",
+        "slow down: retry after a pause that grows with each attempt (a Retry-After header, "
+        "when sent, says how long); self-hosted: raise the app's limits (soketi "
+        "SOKETI_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SEC, "
+        "SOKETI_DEFAULT_APP_MAX_READ_REQ_PER_SEC)",
+    ),
+    502: (
+        "a proxy or load balancer in front of the API got no valid reply from the server behind it",
+        "check that the server behind the proxy runs and that the proxy points at its port "
+        "(soketi 6001, Reverb 8080)",
+    ),
+    503: (
+        "the server, or the proxy in front of it, is overloaded, starting or in maintenance",
+        "retry after a pause; check status.pusher.com or the self-hosted server's health",
+    ),
+    504: (
+        "a proxy or load balancer gave up waiting for the server behind it",
+        "check that the server behind the proxy answers; raise the proxy's upstream timeout",
+    ),
+}
+# Close codes wsdiag knows by range rather than one by one: (first, last).
+CLOSE_CODE_RANGES: tuple[tuple[int, int], ...] = (
+    (1016, 2999),
+    (3000, 3999),
+    (4000, 4099),
+    (4100, 4199),
+    (4200, 4299),
+    (4300, 4399),
+    (4400, 4999),
+)
 
 
 def explain(topic: str) -> Explanation | None:
@@ -298,38 +372,98 @@ def explain(topic: str) -> Explanation | None:
     if text.isdigit():
         number = int(text)
         if 1000 <= number <= 4999:
-            info = explain_code(number)
-            return Explanation(
-                f"close code {number}",
-                info.title,
-                info.meaning,
-                f"{info.fix} (a client should: {info.reconnect.replace('_', ' ')})",
-            )
+            return explain_close_code(number)
         if 400 <= number <= 599:
-            kind = HTTP_STATUSES.get(
-                number,
-                ErrorKind.API_UNEXPECTED_STATUS if number < 500 else ErrorKind.API_SERVER_ERROR,
-            )
-            title, meaning, fix = kind_text(kind)
-            return Explanation(f"HTTP API status {number}", title, meaning, fix)
+            return explain_status(number)
         return None
     for kind in ErrorKind:
         if text in (kind.value, kind.name.lower()):
-            title, meaning, fix = kind_text(kind)
-            return Explanation(f"error kind {kind.value}", title, meaning, fix)
+            return explain_kind(kind)
     return None
+
+
+def explain_close_code(code: int) -> Explanation:
+    info = explain_code(code)
+    return Explanation(
+        f"close code {code}",
+        info.title,
+        info.meaning,
+        f"{info.fix} (a client should: {CLIENT_SHOULD[info.reconnect]})",
+        "close_code",
+        str(code),
+        info.kind,
+        info.reconnect,
+    )
+
+
+def explain_status(status: int) -> Explanation:
+    default = (
+        (ErrorKind.API_UNEXPECTED_STATUS, "unexpected status")
+        if status < 500
+        else (ErrorKind.API_SERVER_ERROR, "server error")
+    )
+    kind, title = HTTP_STATUSES.get(status, default)
+    _, meaning, fix = kind_text(kind)
+    meaning, fix = _STATUS_WORDS.get(status, (meaning, fix))
+    return Explanation(
+        f"HTTP API status {status}", title, meaning, fix, "http_status", str(status), kind
+    )
+
+
+def explain_kind(kind: ErrorKind) -> Explanation:
+    title, meaning, fix = kind_text(kind)
+    code = _pusher_code(kind)
+    reconnect = explain_code(code).reconnect if code is not None else None
+    return Explanation(
+        f"error kind {kind.value}", title, meaning, fix, "error_kind", kind.value, kind, reconnect
+    )
+
+
+def catalogue() -> dict[TopicType, list[Explanation]]:
+    """Everything ``explain`` knows: each close code, the close code ranges, the HTTP API
+    statuses with words of their own, and every error kind."""
+    ranges = []
+    for first, last in CLOSE_CODE_RANGES:
+        # The range's words are what any code in it not known one by one gets.
+        sample = next(c for c in range(first, last + 1) if c not in known_codes())
+        one = explain_close_code(sample)
+        ranges.append(
+            Explanation(
+                f"close codes {first}-{last}",
+                one.title,
+                one.meaning.replace(str(sample), f"{first}-{last}"),
+                one.fix,
+                "close_code_range",
+                f"{first}-{last}",
+                one.kind,
+                one.reconnect,
+            )
+        )
+    return {
+        "close_code": [explain_close_code(code) for code in known_codes()],
+        "close_code_range": ranges,
+        "http_status": [explain_status(status) for status in sorted(HTTP_STATUSES)],
+        "error_kind": [explain_kind(kind) for kind in ErrorKind],
+    }
 
 
 def kind_text(kind: ErrorKind) -> tuple[str, str, str]:
     if kind in KINDS:
         return KINDS[kind]
+    code = _pusher_code(kind)
+    if code is None:
+        raise KeyError(kind)
+    info = explain_code(code)
+    return info.title, info.meaning, info.fix
+
+
+def _pusher_code(kind: ErrorKind) -> int | None:
+    """The close code a Pusher kind stands for (a range's first code for the range kinds)."""
     if kind.value.startswith("pusher_4"):  # the per-code Pusher kinds
-        info = explain_code(int(kind.value.removeprefix("pusher_")))
-        return info.title, info.meaning, info.fix
+        return int(kind.value.removeprefix("pusher_"))
     ranges = {
         ErrorKind.PUSHER_OVER_CAPACITY: 4100,
         ErrorKind.PUSHER_RECONNECT: 4200,
         ErrorKind.PUSHER_CLIENT_EVENT_REJECTED: 4301,
     }
-    info = explain_code(ranges[kind])
-    return info.title, info.meaning, info.fix
+    return ranges.get(kind)

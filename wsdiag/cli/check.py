@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from wsdiag.cli.complete import complete_target
 from wsdiag.cli.options import (
     CheckFlags,
     CredentialFlags,
@@ -88,7 +89,9 @@ def layered(fn: Any) -> Any:
     fn = check_options(fn)
     fn = network_options(fn)
     fn = server_options(fn)
-    return click.argument("target", required=False, metavar="[TARGET]")(fn)
+    return click.argument(
+        "target", required=False, metavar="[TARGET]", shell_complete=complete_target
+    )(fn)
 
 
 @click.command()

@@ -1,9 +1,12 @@
 """What every Pusher close/error code and WebSocket close code means, and what to do. Pure data.
 
 Sources: the Pusher protocol docs and pusher-js's reconnect rules, summarised
-in PUSHER-PROTOCOL.md ("Close and error codes"). ``reconnect`` is what a
-client should do next: ``tls`` (retry at once over wss), ``backoff`` (retry
-after ≥1 s, growing), ``immediately``, or ``give_up``.
+in PUSHER-PROTOCOL.md ("Close and error codes"); RFC 6455 section 7.4 and
+IANA's close code registry for 1000-1015 and the ranges (1016-2999 reserved,
+3000-3999 registered by libraries, 4000-4999 private: Pusher's, and above
+4399 pusher-js gives up as on any code it does not know). ``reconnect`` is
+what a client should do next: ``tls`` (retry at once over wss), ``backoff``
+(retry after ≥1 s, growing), ``immediately``, or ``give_up``.
 
 Some codes mean one thing on Pusher's clusters and another on a self-hosted
 server (soketi, Reverb): a wrong key is a cluster mix-up on Pusher but a
@@ -67,16 +70,18 @@ _CODES: dict[int, tuple[str, str, str, Reconnect, ErrorKind]] = {
         ErrorKind.WS_PROTOCOL_ERROR,
     ),
     1004: (
-        "too large",
-        "a frame was larger than the peer accepts",
-        "keep messages small (client events ≤10 KB)",
+        "reserved",
+        "RFC 6455 reserves 1004 without a meaning: no endpoint should send it, so the peer "
+        "or something in between is misbehaving",
+        "read the close reason and the server's logs; try wss:// on 443 so that no proxy can "
+        "rewrite the connection",
         "backoff",
         ErrorKind.WS_PROTOCOL_ERROR,
     ),
     1005: (
         "no status",
-        "the close frame carried no code",
-        "reconnect",
+        "the close frame carried no code (1005 is never sent: the receiving end reports it)",
+        "reconnect; if the server closes right after connecting, read its logs",
         "backoff",
         ErrorKind.WS_CLOSED,
     ),
@@ -89,6 +94,14 @@ _CODES: dict[int, tuple[str, str, str, Reconnect, ErrorKind]] = {
         "backoff",
         ErrorKind.WS_CLOSED,
     ),
+    1007: (
+        "invalid payload data",
+        "a message's data did not match its type, e.g. a text frame that is not valid UTF-8",
+        "something on the path rewrites frames (a proxy, an antivirus): try wss:// on 443; "
+        "otherwise the sender encodes text wrongly",
+        "backoff",
+        ErrorKind.WS_PROTOCOL_ERROR,
+    ),
     1008: (
         "policy violation",
         "the server closed the connection for a policy reason",
@@ -100,6 +113,15 @@ _CODES: dict[int, tuple[str, str, str, Reconnect, ErrorKind]] = {
         "message too big",
         "a message was larger than the peer accepts",
         "send smaller messages",
+        "backoff",
+        ErrorKind.WS_PROTOCOL_ERROR,
+    ),
+    1010: (
+        "mandatory extension",
+        "the client closed the connection: the server did not agree to a WebSocket extension "
+        "the client requires (the close reason names it)",
+        "let the client do without the extension (e.g. permessage-deflate), or enable it on "
+        "the server",
         "backoff",
         ErrorKind.WS_PROTOCOL_ERROR,
     ),
@@ -123,6 +145,23 @@ _CODES: dict[int, tuple[str, str, str, Reconnect, ErrorKind]] = {
         "reconnect after a delay",
         "backoff",
         ErrorKind.WS_CLOSED,
+    ),
+    1014: (
+        "bad gateway",
+        "a gateway or proxy in front of the server got an invalid response from the server "
+        "behind it",
+        "check the server behind the proxy or load balancer (running, right port) and the "
+        "proxy's logs",
+        "backoff",
+        ErrorKind.WS_CLOSED,
+    ),
+    1015: (
+        "TLS handshake failed",
+        "the TLS handshake failed, e.g. the server's certificate could not be verified (1015 is "
+        "never sent: the client reports it)",
+        "run `wsdiag tls TARGET`: it names the certificate or protocol problem",
+        "backoff",
+        ErrorKind.TLS_PROTOCOL_ERROR,
     ),
     4000: (
         "TLS required",
@@ -300,6 +339,27 @@ def explain_code(code: int, *, self_hosted: bool | None = None) -> CodeInfo:
         if self_hosted is not None and code in _WHERE:
             meaning, fix = _WHERE[code][self_hosted]
         return CodeInfo(code, title, meaning, fix, reconnect, kind)
+    if 1016 <= code <= 2999:
+        return CodeInfo(
+            code,
+            "reserved",
+            f"RFC 6455 reserves {code} for the WebSocket protocol and its extensions: no "
+            "endpoint should send it, so the peer or something in between is misbehaving",
+            "read the close reason and the server's logs; try wss:// on 443 so that no proxy "
+            "can rewrite the connection",
+            "backoff",
+            ErrorKind.WS_PROTOCOL_ERROR,
+        )
+    if 3000 <= code <= 3999:
+        return CodeInfo(
+            code,
+            "library code",
+            f"{code} is in the range libraries and frameworks register with IANA: its meaning "
+            "is the sender's, not Pusher's",
+            "read the close reason and the documentation of the server or proxy that sent it",
+            "backoff",
+            ErrorKind.PUSHER_ERROR,
+        )
     if 4000 <= code <= 4099:
         return CodeInfo(
             code,
@@ -335,6 +395,15 @@ def explain_code(code: int, *, self_hosted: bool | None = None) -> CodeInfo:
             "check client event rules (private/presence channels, rate, size)",
             "give_up",
             ErrorKind.PUSHER_CLIENT_EVENT_REJECTED,
+        )
+    if 4400 <= code <= 4999:  # pusher-js treats every code above its ranges as refused
+        return CodeInfo(
+            code,
+            "application code",
+            f"{code} is an application's own close code, not one of Pusher's",
+            "read the close reason and the server's documentation",
+            "give_up",
+            ErrorKind.PUSHER_ERROR,
         )
     return CodeInfo(
         code,
