@@ -223,6 +223,38 @@ def check_options(fn: F) -> F:
     return _bundle(CheckFlags, "checks", options)(fn)
 
 
+def _check_junit_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A --junit FILE that could not be written at the end is a usage error now (issue 14)."""
+    if value is None or value == "-" or ctx.resilient_parsing:
+        return value
+    if problem := unwritable(value):
+        raise click.BadParameter(problem)
+    return value
+
+
+def unwritable(path: str) -> str | None:
+    """Why ``path`` cannot be written, or None: tried for real (ACLs, read-only mounts, root)."""
+    import os
+
+    try:
+        if not os.path.lexists(path):
+            parent = os.path.dirname(path) or "."
+            if not os.path.isdir(parent):
+                why = "is not a directory" if os.path.exists(parent) else "does not exist"
+                return f"cannot write {path}: {parent} {why}"
+            with open(path, "x", encoding="utf-8"):
+                pass
+            os.unlink(path)  # leave no trace: a run stopped by a usage error writes nothing
+        elif os.path.isfile(path):
+            with open(path, "a", encoding="utf-8"):  # opened for writing, left unchanged
+                pass
+        elif not os.access(path, os.W_OK):  # a device or a FIFO: opening it could block
+            return f"cannot write {path}: permission denied"
+    except OSError as exc:
+        return f"cannot write {path}: {exc.strerror or exc}"
+    return None
+
+
 def report_options(fn: F) -> F:
     """Output formats of commands that produce a report."""
     options: list[Callable[[F], F]] = [
@@ -234,8 +266,11 @@ def report_options(fn: F) -> F:
         ),
         click.option(
             "--junit",
-            type=FilePath(dir_okay=False, writable=True),
-            help="Also write a JUnit XML report (one testcase per stage and address).",
+            type=FilePath(dir_okay=False, writable=True, allow_dash=True),
+            callback=_check_junit_path,
+            metavar="FILE",
+            help="Also write a JUnit XML report (one testcase per stage and address); "
+            "'-': on stdout, the report then on stderr. Checked before anything runs.",
         ),
         click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line."),
         click.option(
@@ -444,10 +479,19 @@ def make_report_renderer(
 
         trace.add_secret(secret)
         trace.enable()
+    junit_on_stdout = flags.junit == "-"
+    if flags.as_json and junit_on_stdout:
+        raise click.UsageError("--json and --junit - both write to stdout: give --junit a FILE")
     from wsdiag.render import make_renderer
 
     fmt = "json" if flags.as_json else "quiet" if flags.quiet else "console"
-    return make_renderer(fmt, detailed=detailed, debug=flags.debug)
+    # --junit -: the XML is all stdout carries; the human report goes to stderr.
+    renderer = make_renderer(fmt, detailed=detailed, debug=flags.debug, stderr=junit_on_stdout)
+    if not flags.junit:
+        return renderer
+    from wsdiag.render.junit import JunitRecorder
+
+    return JunitRecorder(renderer)  # times each result as it arrives, for the XML
 
 
 def finish_report(report: Report, renderer: Renderer, flags: ReportFlags, run: Invocation) -> None:
@@ -462,16 +506,26 @@ def finish_report(report: Report, renderer: Renderer, flags: ReportFlags, run: I
     if run.env.environ.get("GITHUB_ACTIONS") == "true":
         from wsdiag.render.annotations import github_annotations
 
-        # stdout is where Actions reads workflow commands, unless stdout carries --json.
+        # stdout is where Actions reads workflow commands, unless it carries a document.
         for line in github_annotations(report):
-            click.echo(line, err=flags.as_json)
-    renderer.finish(report, int(code))
+            click.echo(line, err=flags.as_json or flags.junit == "-")
+    unwritten: OSError | None = None
     if flags.junit:
-        from wsdiag.render.junit import render_junit
+        # Before the console report: the suite's time is the run's, and a reader
+        # that leaves early (`| head`) or a second Ctrl-C cannot cost the file.
+        from wsdiag.render.junit import JunitRecorder, render_junit
 
-        try:
-            with open(flags.junit, "w", encoding="utf-8") as out:
-                out.write(render_junit(report))
-        except OSError as exc:
-            raise click.FileError(flags.junit, exc.strerror) from None
+        timeline = renderer.timeline if isinstance(renderer, JunitRecorder) else None
+        xml = render_junit(report, exit_code=int(code), timeline=timeline)
+        if flags.junit == "-":
+            click.echo(xml, nl=False)
+        else:
+            try:
+                with open(flags.junit, "w", encoding="utf-8") as out:
+                    out.write(xml)
+            except OSError as exc:
+                unwritten = exc
+    renderer.finish(report, int(code))
+    if unwritten is not None:
+        raise click.FileError(flags.junit or "", unwritten.strerror)
     click.get_current_context().exit(int(code))

@@ -41,6 +41,9 @@ class JsonRenderer:
 class QuietRenderer:
     """The verdict line only: for scripts that just want the answer."""
 
+    def __init__(self, *, stderr: bool = False) -> None:
+        self.stderr = stderr  # stdout carries another document (``--junit -``)
+
     def start(self, report: Report) -> None:
         pass
 
@@ -50,17 +53,21 @@ class QuietRenderer:
     def finish(self, report: Report, exit_code: int) -> None:
         from wsdiag.render.verdict import verdict
 
-        sys.stdout.write(verdict(report) + "\n")
-        sys.stdout.flush()
+        out = sys.stderr if self.stderr else sys.stdout
+        out.write(verdict(report) + "\n")
+        out.flush()
 
 
-def make_renderer(fmt: str, *, detailed: bool = False, debug: bool = False) -> Renderer:
+def make_renderer(
+    fmt: str, *, detailed: bool = False, debug: bool = False, stderr: bool = False
+) -> Renderer:
+    """``stderr``: the human report goes to stderr, as stdout carries ``--junit -``."""
     if fmt == "json":
         return JsonRenderer(debug=debug)
     if fmt == "quiet":
-        return QuietRenderer()
+        return QuietRenderer(stderr=stderr)
     from rich.console import Console
 
     from wsdiag.render.console import ConsoleRenderer
 
-    return ConsoleRenderer(Console(highlight=False), detailed=detailed, debug=debug)
+    return ConsoleRenderer(Console(highlight=False, stderr=stderr), detailed=detailed, debug=debug)
