@@ -3,12 +3,17 @@
 ``start`` is called before the first stage, ``on_result`` as each result
 arrives (for live output), ``finish`` once at the end with the exit code.
 Only these modules import rich.
+
+Notes (``note: …``) go to stderr in every format, as ``tail``, ``publish`` and
+``channels`` say theirs: they qualify the answer (the key looks like an app id,
+the CAs came from the environment, a proxy was used), so ``-q`` keeps them too,
+and stdout stays the report alone (issue 14). ``--json`` also lists them.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from wsdiag.models import Report, StageResult
 
@@ -19,14 +24,33 @@ class Renderer(Protocol):
     def finish(self, report: Report, exit_code: int) -> None: ...
 
 
-class JsonRenderer:
-    """Nothing until the end, then one JSON document on stdout."""
+class _PlainNotes:
+    """Each note once, as ``note: …`` on stderr, for the formats without rich."""
 
-    def __init__(self, *, debug: bool = False) -> None:
+    def __init__(self, err: TextIO | None) -> None:
+        self._err = err
+        self._shown = 0
+
+    def flush(self, report: Report) -> None:
+        err = self._err or sys.stderr
+        for note in report.notes[self._shown :]:
+            err.write(f"note: {note}\n")
+        err.flush()
+        self._shown = len(report.notes)
+
+
+class JsonRenderer:
+    """Nothing on stdout until the end, then one JSON document."""
+
+    def __init__(
+        self, *, debug: bool = False, out: TextIO | None = None, err: TextIO | None = None
+    ) -> None:
         self.debug = debug
+        self._out = out
+        self._notes = _PlainNotes(err)
 
     def start(self, report: Report) -> None:
-        pass
+        self._notes.flush(report)
 
     def on_result(self, result: StageResult) -> None:
         pass
@@ -34,18 +58,21 @@ class JsonRenderer:
     def finish(self, report: Report, exit_code: int) -> None:
         from wsdiag.render.json import render_json
 
-        sys.stdout.write(render_json(report, exit_code, debug=self.debug) + "\n")
-        sys.stdout.flush()
+        self._notes.flush(report)
+        out = self._out or sys.stdout
+        out.write(render_json(report, exit_code, debug=self.debug) + "\n")
+        out.flush()
 
 
 class QuietRenderer:
-    """The verdict line only: for scripts that just want the answer."""
+    """The verdict line only on stdout, for scripts that just want the answer; notes on stderr."""
 
-    def __init__(self, *, stderr: bool = False) -> None:
-        self.stderr = stderr  # stdout carries another document (``--junit -``)
+    def __init__(self, *, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self._out = out
+        self._notes = _PlainNotes(err)
 
     def start(self, report: Report) -> None:
-        pass
+        self._notes.flush(report)
 
     def on_result(self, result: StageResult) -> None:
         pass
@@ -53,7 +80,8 @@ class QuietRenderer:
     def finish(self, report: Report, exit_code: int) -> None:
         from wsdiag.render.verdict import verdict
 
-        out = sys.stderr if self.stderr else sys.stdout
+        self._notes.flush(report)
+        out = self._out or sys.stdout
         out.write(verdict(report) + "\n")
         out.flush()
 
@@ -61,13 +89,19 @@ class QuietRenderer:
 def make_renderer(
     fmt: str, *, detailed: bool = False, debug: bool = False, stderr: bool = False
 ) -> Renderer:
-    """``stderr``: the human report goes to stderr, as stdout carries ``--junit -``."""
+    """``stderr``: the report goes to stderr too (``--junit -`` keeps stdout for the XML)."""
+    out = sys.stderr if stderr else None
     if fmt == "json":
-        return JsonRenderer(debug=debug)
+        return JsonRenderer(debug=debug, out=out)
     if fmt == "quiet":
-        return QuietRenderer(stderr=stderr)
+        return QuietRenderer(out=out)
     from rich.console import Console
 
     from wsdiag.render.console import ConsoleRenderer
 
-    return ConsoleRenderer(Console(highlight=False, stderr=stderr), detailed=detailed, debug=debug)
+    return ConsoleRenderer(
+        Console(highlight=False, stderr=stderr),
+        err_console=Console(stderr=True, highlight=False),
+        detailed=detailed,
+        debug=debug,
+    )

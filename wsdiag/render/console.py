@@ -1,5 +1,13 @@
 """The human report: a waterfall of stage timings, the first failure with cause and fix, a verdict.
 
+Laid out for the width it has (issue 14): a table from 70 columns — the subject
+column as narrow as its longest token allows, the rest to the result — and one
+block per record below that, or when a column would have to split a word.
+Lines break at spaces only (``wsdiag.render.text``) and end without spaces;
+values meant to be copied (a ``string_to_sign``, a URL) sit on lines of their
+own. Milliseconds have one decimal everywhere (``wsdiag.units``). Notes go to
+stderr, as in every command and every format, so stdout is the report alone.
+
 On a terminal the table grows live as results arrive; elsewhere it is printed
 once at the end. rich drops colour by itself when stdout is not a terminal or
 ``NO_COLOR`` is set.
@@ -7,17 +15,28 @@ once at the end. rich drops colour by itself when stdout is not a terminal or
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, Group
 from rich.live import Live
-from rich.table import Table
 from rich.text import Text
 
 from wsdiag import __version__
 from wsdiag.models import Report, StageResult, Status
+from wsdiag.render.text import (
+    labelled,
+    longest_line,
+    longest_token,
+    styled,
+    wrap,
+    wrap_items,
+)
 from wsdiag.render.verdict import verdict
+from wsdiag.units import ms_text
 
 STATUS_STYLE = {
     Status.OK: ("ok", "green"),
@@ -27,11 +46,25 @@ STATUS_STYLE = {
 }
 PHASE_COLOURS = ("cyan", "magenta", "blue", "green", "yellow")
 BAR_WIDTH = 24
+STACK_BELOW = 70  # columns: a narrower report is one block per record
+MIN_RESULT = 24  # a result column narrower than this reads worse than blocks
+GAP = "  "
+# Detail values a user copies into another tool: always on a line of their own.
+COPYABLE_KEYS = frozenset({"string_to_sign", "url", "signature", "auth"})
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$", re.IGNORECASE)
 
 
 class ConsoleRenderer:
-    def __init__(self, console: Console, *, detailed: bool = False, debug: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        err_console: Console | None = None,
+        detailed: bool = False,
+        debug: bool = False,
+    ) -> None:
         self.console = console
+        self.err = err_console or Console(stderr=True, highlight=False)
         self.detailed = detailed
         self.debug = debug
         self._live: Live | None = None
@@ -40,17 +73,11 @@ class ConsoleRenderer:
 
     def start(self, report: Report) -> None:
         self._report = report
-        self.console.print(
-            Text.assemble(
-                ("wsdiag ", "bold"),
-                f"{report.command} {report.target}",
-                (f"  v{__version__}", "dim"),
-            )
-        )
         self._print_notes(report)
+        self._print(_header(report, self.console.width))
         if self.console.is_terminal:
             self._live = Live(
-                self._table(report.results),
+                Group(*self._table(report.results)),
                 console=self.console,
                 auto_refresh=False,
                 transient=True,
@@ -59,59 +86,154 @@ class ConsoleRenderer:
 
     def on_result(self, result: StageResult) -> None:
         if self._live is not None and self._report is not None:
-            self._live.update(self._table(self._report.results), refresh=True)
+            self._live.update(Group(*self._table(self._report.results)), refresh=True)
 
     def finish(self, report: Report, exit_code: int) -> None:
         if self._live is not None:
             self._live.stop()
             self._live = None
         self._print_notes(report)  # the run may have added some (target, proxy)
-        self.console.print(self._table(report.results))
+        width = self.console.width
+        lines = self._table(report.results)
         if self.detailed:
             for result in report.results:
-                self.console.print(_details_block(result))
-        self.console.print(_explanation(report, debug=self.debug))
+                lines += _details_block(result, width)
+        lines += _explanation(report, width, debug=self.debug)
         style = {Status.OK: "bold green", Status.WARN: "bold yellow"}.get(report.status, "bold red")
-        self.console.print(
-            Text(verdict(report), style=style if not report.interrupted else "bold red")
-        )
+        lines += styled(wrap(verdict(report), width, hang="  "), style)
+        self._print(lines)
+
+    def _print(self, lines: Sequence[Text]) -> None:
+        for line in lines:
+            # soft_wrap: laid out already; rich must neither re-wrap nor crop a long token
+            self.console.print(line, soft_wrap=True)
 
     def _print_notes(self, report: Report) -> None:
         for note in report.notes[self._notes_shown :]:
-            self.console.print(Text(f"note: {note}", style="yellow"))
+            for line in wrap(f"note: {note}", self.err.width, hang="      "):
+                self.err.print(Text(line, style="yellow"), soft_wrap=True)
         self._notes_shown = len(report.notes)
 
-    def _table(self, results: Sequence[StageResult]) -> Table:
-        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-        bar_width = _bar_width(self.console.width)
-        for name, kwargs in (
-            ("stage", {"no_wrap": True}),
-            ("subject", {"overflow": "fold", "min_width": 20}),
-            ("", {"no_wrap": True}),
-            ("ms", {"justify": "right", "no_wrap": True}),
-            *((("waterfall", {"no_wrap": True}),) if bar_width else ()),
-            ("result", {"overflow": "fold", "ratio": 1}),
-        ):
-            table.add_column(name, **kwargs)
+    def _table(self, results: Sequence[StageResult]) -> list[Text]:
+        width = self.console.width
+        columns = _columns(results, width)
+        if columns is None:
+            return _blocks(results, width)
         end = max(((r.started_ms or 0) + r.elapsed_ms for r in results), default=0) or 1
+        lines = [columns.header()]
         for result in results:
-            label, style = STATUS_STYLE[result.status]
-            cells: list[Any] = [
-                str(result.stage),
-                result.subject,
-                Text(label, style=style),
-                f"{result.elapsed_ms:.0f}" if result.phases else "",
-            ]
-            if bar_width:
-                cells.append(_bar(result, end, bar_width))
-            table.add_row(*cells, result.summary)
-        return table
+            lines += columns.row(result, end)
+        return lines
+
+
+def _header(report: Report, width: int) -> list[Text]:
+    version = f"v{__version__}"
+    text = f"wsdiag {report.command} {report.target}  {version}"
+    lines = styled(wrap(text, width, hang="  "), "")
+    lines[0].stylize("bold", 0, len("wsdiag"))
+    lines[-1].stylize("dim", len(lines[-1]) - len(version))
+    return lines
+
+
+def _ms_cell(result: StageResult) -> str:
+    return ms_text(result.elapsed_ms) if result.phases else ""
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Column widths of the table; the result column takes what is left."""
+
+    stage: int
+    subject: int
+    status: int
+    ms: int
+    bar: int
+    result: int
+
+    def header(self) -> Text:
+        line = Text(style="bold")
+        line.append("stage".ljust(self.stage) + GAP + "subject".ljust(self.subject) + GAP)
+        line.append(" " * self.status + GAP + "ms".rjust(self.ms) + GAP)
+        if self.bar:
+            line.append("waterfall".ljust(self.bar) + GAP)
+        line.append("result")
+        return line
+
+    def row(self, result: StageResult, end: float) -> list[Text]:
+        subject = wrap(result.subject, self.subject)
+        summary = wrap(result.summary, self.result)
+        label, style = STATUS_STYLE[result.status]
+        lines = []
+        for index in range(max(len(subject), len(summary))):
+            first = index == 0
+            line = Text((str(result.stage) if first else "").ljust(self.stage) + GAP)
+            line.append((subject[index] if index < len(subject) else "").ljust(self.subject))
+            line.append(GAP)
+            line.append((label if first else "").ljust(self.status), style=style if first else "")
+            line.append(GAP + (_ms_cell(result) if first else "").rjust(self.ms) + GAP)
+            if self.bar:
+                bar = _bar(result, end, self.bar) if first else Text()
+                bar.truncate(self.bar, pad=True)
+                line.append_text(bar)
+                line.append(GAP)
+            line.append(summary[index] if index < len(summary) else "")
+            line.rstrip()
+            lines.append(line)
+        return lines
+
+
+def _columns(results: Sequence[StageResult], width: int) -> _Columns | None:
+    """Widths that split no token, or None: then one block per record reads better.
+
+    The result gets its full length when the subject can still keep its longest
+    token whole; the subject gets what is left up to its own length; anything
+    over goes back to the result. A narrower waterfall (or none) is taken when
+    it saves a wrapped line, and before the table gives way to blocks.
+    """
+    if width < STACK_BELOW:
+        return None
+    subjects = ["subject", *(r.subject for r in results)]
+    summaries = ["result", *(r.summary for r in results)]
+    stage = max([len("stage"), *(len(str(r.stage)) for r in results)])
+    ms = max([len("ms"), *(len(_ms_cell(r)) for r in results)])
+    status = max(len(label) for label, _ in STATUS_STYLE.values())
+    widest = _bar_width(width) if any(r.phases for r in results) else 0
+    bars = [b for b in (BAR_WIDTH, 16) if b <= widest] + [0]
+    fitting = []
+    for bar in bars:
+        room = width - stage - status - ms - (bar + len(GAP) if bar else 0) - 4 * len(GAP)
+        need = longest_line(summaries)
+        result = min(need, room - longest_token(subjects))
+        subject = min(longest_line(subjects), room - result)
+        result = room - subject  # for the subject and the result
+        if result >= min(need, max(MIN_RESULT, longest_token(summaries))):
+            columns = _Columns(stage, subject, status, ms, bar, result)
+            if subject >= longest_line(subjects) and result >= need:
+                return columns  # nothing wraps
+            fitting.append(columns)
+    return fitting[0] if fitting else None
+
+
+def _blocks(results: Sequence[StageResult], width: int) -> list[Text]:
+    """One record per block: ``stage subject`` then ``status  ms  result``, hanging under it."""
+    lines: list[Text] = []
+    for result in results:
+        stage = str(result.stage)
+        head = styled(wrap(f"{stage} {result.subject}", width, hang=" " * (len(stage) + 1)), "")
+        head[0].stylize("bold", 0, len(stage))
+        label, style = STATUS_STYLE[result.status]
+        ms = _ms_cell(result)
+        lead = label + (f"  {ms} ms" if ms else "")
+        body = styled(wrap(f"{lead}  {result.summary}", width, indent="  ", hang="    "), "")
+        body[0].stylize(style, 2, 2 + len(label))
+        lines += [*head, *body]
+    return lines
 
 
 def _bar_width(console_width: int) -> int:
     """A waterfall only when there is room for it beside the text that matters more."""
     if console_width >= 140:
-        return 24
+        return BAR_WIDTH
     return 16 if console_width >= 110 else 0
 
 
@@ -132,70 +254,79 @@ def _bar(result: StageResult, end: float, width: int = BAR_WIDTH) -> Text:
     return text
 
 
-def _explanation(report: Report, *, debug: bool) -> RenderableType:
+def _explanation(report: Report, width: int, *, debug: bool) -> list[Text]:
     """The first failure (or warning) spelled out: cause and fix."""
-    parts: list[RenderableType] = []
+    lines: list[Text] = [Text("")]
     first = report.first_failure or report.first_warning
     if first is not None:
         head = "First failure" if first.status is Status.FAIL else "Warning"
         kind = f" [{first.kind}]" if first.kind else ""
-        parts.append(Text(f"\n{head}: {first.stage} {first.subject}{kind}", style="bold"))
+        title = f"{head}: {first.stage} {first.subject}{kind}"
+        lines += styled(wrap(title, width, hang="  "), "bold")
         if first.cause:
-            parts.append(Text.assemble(("  cause: ", "bold"), first.cause))
+            lines += labelled("  cause: ", first.cause, width)
         if first.fix:
-            parts.append(Text.assemble(("  fix:   ", "bold"), first.fix))
+            lines += labelled("  fix:   ", first.fix, width)
     failures = [r for r in report.results if r.status is Status.FAIL]
     if len(failures) > 1:
-        parts.append(
-            Text(
-                f"  ({len(failures) - 1} more failure(s) in the table; --json has them all)",
-                style="dim",
-            )
-        )
+        more = f"({len(failures) - 1} more failure(s) in the table; --json has them all)"
+        lines += styled(wrap(more, width, indent="  ", hang="   "), "dim")
     if debug:
-        parts += [Text(r.trace, style="dim") for r in report.results if r.trace]
-    parts.append(Text(""))
-    return Group(*parts)
-
-
-def _details_block(result: StageResult) -> RenderableType:
-    lines = [Text(f"\n{result.stage} {result.subject}", style="bold")]
-    if result.cause:
-        lines.append(Text(f"  cause: {result.cause}"))
-    if result.fix:
-        lines.append(Text(f"  fix: {result.fix}"))
-    if result.phases:
-        lines.append(
-            Text("  phases: " + ", ".join(f"{p.name} {p.ms:.1f} ms" for p in result.phases))
-        )
-    lines += [Text(line) for line in _flatten(result.details, indent=2)]
-    return Group(*lines)
-
-
-def _flatten(value: Mapping[str, Any], indent: int) -> list[str]:
-    lines: list[str] = []
-    pad = " " * indent
-    for key, item in value.items():
-        if isinstance(item, Mapping):
-            lines.append(f"{pad}{key}:")
-            lines += _flatten(item, indent + 2)
-        elif isinstance(item, list) and item and all(isinstance(i, Mapping) for i in item):
-            lines.append(f"{pad}{key}:")
-            lines += [
-                f"{pad}  - " + ", ".join(f"{k}={_scalar(v)}" for k, v in i.items()) for i in item
-            ]
-        elif isinstance(item, list):
-            lines.append(f"{pad}{key}: " + (", ".join(_scalar(i) for i in item) or "none"))
-        else:
-            lines.append(f"{pad}{key}: {_scalar(item)}")
+        lines += [Text(r.trace, style="dim") for r in report.results if r.trace]
+    if len(lines) > 1:
+        lines.append(Text(""))
     return lines
 
 
+def _details_block(result: StageResult, width: int) -> list[Text]:
+    lines = [Text(""), *styled(wrap(f"{result.stage} {result.subject}", width, hang="  "), "bold")]
+    if result.cause:
+        lines += labelled("  cause: ", result.cause, width, style="")
+    if result.fix:
+        lines += labelled("  fix:   ", result.fix, width, style="")
+    if result.phases:
+        phases = [f"{p.name} {ms_text(p.ms)} ms" for p in result.phases]
+        lines += styled(wrap_items(phases, width, "  phases: ", " " * len("  phases: ")), "")
+    return lines + [Text(line) for line in _flatten(result.details, width, indent=2)]
+
+
+def _flatten(value: Mapping[str, Any], width: int, indent: int) -> list[str]:
+    lines: list[str] = []
+    pad = " " * indent
+    for key, item in value.items():
+        if isinstance(item, Mapping) and item:
+            lines.append(f"{pad}{key}:")
+            lines += _flatten(item, width, indent + 2)
+        elif isinstance(item, list) and item and all(isinstance(i, Mapping) for i in item):
+            lines.append(f"{pad}{key}:")
+            for entry in item:
+                pairs = [f"{k}={_scalar(v)}" for k, v in entry.items()]
+                lines += wrap_items(pairs, width, pad + "  - ", pad + "    ")
+        elif isinstance(item, list):
+            values = [_scalar(i) for i in item] or ["none"]
+            lines += wrap_items(values, width, f"{pad}{key}: ", pad + "  ")
+        else:
+            copyable = key in COPYABLE_KEYS or bool(_URL.match(str(item)))
+            lines += _key_value(pad, key, _scalar(item), width, copyable=copyable)
+    return lines
+
+
+def _key_value(pad: str, key: str, value: str, width: int, *, copyable: bool = False) -> list[str]:
+    """``key: value``; a value to copy, or one token too long for the line, on a line of its own."""
+    label = f"{pad}{key}: "
+    if copyable or (" " not in value and len(label) + len(value) > width):
+        return [f"{pad}{key}:", f"{pad}  {value}"]
+    return wrap(value, width, indent=label, hang=pad + "  ")
+
+
 def _scalar(value: Any) -> str:
+    """One detail as words: JSON's spellings, never a Python repr (``True``, ``{'a': 1}``)."""
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:.1f}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+        return ms_text(value)
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
     return str(value).replace("\n", "\\n")  # one line per detail: newlines shown as \n

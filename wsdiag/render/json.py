@@ -3,7 +3,10 @@
 Its schema is ``wsdiag/schema/report-v2.json`` (v1, for reports of wsdiag before
 issue 9, is kept beside it).
 
-Numbers are milliseconds, enums are their string values, timestamps are ISO 8601 UTC.
+Numbers are milliseconds rounded to 3 decimals (what the monotonic clock measures;
+never ``-0``), enums are their string values, timestamps are ISO 8601 UTC. An
+interrupted run's ``status`` is ``interrupted``: its results are partial, so
+neither "ok" nor the "skipped" of a run that checked nothing would be true.
 Bump SCHEMA_VERSION (and add a new schema file) for any change a consumer could trip on.
 """
 
@@ -16,6 +19,7 @@ from typing import Any
 from wsdiag import __version__
 from wsdiag.models import Report, StageResult
 from wsdiag.render.verdict import verdict
+from wsdiag.units import json_numbers
 
 SCHEMA_VERSION = 2
 
@@ -30,7 +34,7 @@ def result_to_dict(result: StageResult, *, debug: bool = False) -> dict[str, Any
         "cause": result.cause,
         "fix": result.fix,
         "started_ms": result.started_ms,
-        "elapsed_ms": round(result.elapsed_ms, 3),
+        "elapsed_ms": result.elapsed_ms,
         "phases": [{"name": p.name, "ms": p.ms} for p in result.phases],
         "details": dict(result.details),
     }
@@ -41,13 +45,13 @@ def result_to_dict(result: StageResult, *, debug: bool = False) -> dict[str, Any
 
 def report_to_dict(report: Report, exit_code: int, *, debug: bool = False) -> dict[str, Any]:
     failure = report.first_failure
-    return {
+    document = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "wsdiag", "version": __version__},
         "command": report.command,
         "target": report.target,
         "started_at": datetime.fromtimestamp(report.started_at, UTC).isoformat(),
-        "status": str(report.status),
+        "status": "interrupted" if report.interrupted else str(report.status),
         "verdict": verdict(report),
         "exit_code": exit_code,
         "interrupted": report.interrupted,
@@ -55,6 +59,7 @@ def report_to_dict(report: Report, exit_code: int, *, debug: bool = False) -> di
         "first_failure": report.results.index(failure) if failure else None,
         "results": [result_to_dict(r, debug=debug) for r in report.results],
     }
+    return dict(json_numbers(document))
 
 
 def render_json(report: Report, exit_code: int, *, debug: bool = False) -> str:

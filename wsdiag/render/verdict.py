@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wsdiag.models import Handshake, Latency, Report, Stage, Status
+from wsdiag.units import ms_text
 
 
 def verdict(report: Report) -> str:
@@ -42,11 +43,7 @@ def _reached(report: Report) -> str:
         latency = result.outcome if result.stage is Stage.PING else None
         median = latency.median if isinstance(latency, Latency) else None
         if median is not None:
-            text += (
-                f" (ping median {median:.1f} ms)"
-                if median < 10
-                else f" (ping median {median:.0f} ms)"
-            )
+            text += f" (ping median {ms_text(median)} ms)"  # as the ping row writes it
             break
     if any(isinstance(r.outcome, Handshake) and r.outcome.placeholder_key for r in report.results):
         text = "reached the Pusher service (no --key: the app itself was not tested)"
