@@ -26,6 +26,13 @@ ENV_NAMES = (
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
 
+def key_hint(key: str | None) -> str | None:
+    """The most common mistake, in the same words in every command (a note; issue 14)."""
+    if key and key.isdigit():
+        return f"the key {key!r} is all digits: that looks like the app *id*, not the key"
+    return None
+
+
 class CredentialsError(ValueError):
     """Credentials that cannot work; the message says what to change."""
 
@@ -53,12 +60,7 @@ class Credentials:
 
     def warnings(self) -> list[str]:
         """Mistakes worth saying before anything is sent."""
-        notes = []
-        if self.key and self.key.isdigit():
-            notes.append(
-                f"the key {self.key!r} is all digits: that looks like the app *id*, not the key "
-                "(the key is the 20-character hex string on the app's 'App Keys' page)"
-            )
+        notes = [hint] if (hint := key_hint(self.key)) else []
         if self.app_id and not self.app_id.isdigit():
             notes.append(f"the app id {self.app_id!r} is not a number; Pusher app ids are numeric")
         return notes

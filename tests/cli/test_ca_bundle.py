@@ -213,7 +213,7 @@ def test_the_console_report_says_where_the_cas_came_from(tmp_path: Path, server:
         "tls", url(server.port), home=tmp_path, env={"SSL_CERT_FILE": server.ca_bundle}
     )
     assert outcome.exit_code == 0, outcome.describe()
-    assert f"note: trusting CAs from SSL_CERT_FILE={server.ca_bundle}" in outcome.stdout
+    assert f"note: trusting CAs from SSL_CERT_FILE={server.ca_bundle}" in outcome.stderr
     assert f"ca_bundle: SSL_CERT_FILE={server.ca_bundle}" in outcome.stdout
 
 

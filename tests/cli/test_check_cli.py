@@ -79,7 +79,7 @@ def test_wrong_key_is_4001_with_the_app_config_hint(soketi: Soketi) -> None:
     assert "[pusher_4001]" in result.stdout
     assert "SOKETI_DEFAULT_APP_KEY" in result.stdout
     assert "PUSHER_APP_CLUSTER" not in result.stdout
-    assert "looks like the app *id*" in result.stdout
+    assert "looks like the app *id*" in result.stderr  # a note, on stderr in every command
 
 
 @pytest.mark.soketi

@@ -44,7 +44,7 @@ def credentials_for(run: Invocation, what: str) -> Credentials:
 
     creds = run.credentials()
     for warning in creds.warnings():
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"note: {warning}", err=True)  # as check's notes (issue 14)
     try:
         return creds.require(what)
     except CredentialsError as exc:
@@ -448,7 +448,7 @@ def tail(
             raise click.BadParameter(problem, param_hint="CHANNEL")
     credentials = run.credentials()
     for warning in credentials.warnings():
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"note: {warning}", err=True)  # as check's notes (issue 14)
     master_key = _master_key(encryption_master_key)
     check = run.check_options(resolved, announce=True, auth_endpoint=auth_endpoint)
     _start_trace(debug, credentials.secret)

@@ -47,10 +47,10 @@ def run_stages(
     credentials = _credentials(run) if Stage.DELIVERY in stages else None
     options = run.check_options(target, checks)
     report = Report(command=command, target=target.label)
-    if target.key and target.key.isdigit():
-        report.notes.append(
-            f"the key {target.key!r} is all digits: that looks like the app *id*, not the key"
-        )
+    from wsdiag.credentials import key_hint
+
+    if hint := key_hint(target.key):
+        report.notes.append(hint)
     secret = credentials.secret if credentials else None
     renderer = make_report_renderer(report_flags, detailed=detailed, secret=secret)
     renderer.start(report)
