@@ -236,7 +236,7 @@ def explain_response(response: ApiResponse, credentials: Credentials, subject: s
         "path": response.path,
         "status": response.status,
         "reply": parsed if parsed is not None else response.text[:500],
-        "clock_skew_s": None if skew is None else round(skew, 1),
+        "clock_skew_s": None if skew is None else round(skew),  # Date has 1 s resolution
         "key": credentials.key,
         "secret": mask_secret(credentials.secret),
     }

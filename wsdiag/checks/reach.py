@@ -111,7 +111,7 @@ def probe_tunnel(host: str, port: int, options: CheckOptions) -> StageResult:
         "proxy_source": proxy.source,
     }
     watch = Stopwatch()
-    subject = f"{host}:{port} via proxy"
+    subject = f"{endpoint_label(host, port)} via proxy"  # [::1]:443, as everywhere
     probe = Probed(host, host, port)  # the proxy resolves the name
     try:
         dial_stage(host, port, options, addresses=None, watch=watch).close()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from wsdiag.checks import CheckOptions
+from wsdiag.classify import endpoint_label
 from wsdiag.credentials import Credentials
 from wsdiag.models import ErrorKind, Report, Stage, StageResult, Status
 from wsdiag.target import Endpoint, Target
@@ -227,9 +228,10 @@ def tls_all(
         if not picked:
             run.skip(Stage.TLS, str(endpoint), _unreachable_reason(addresses, endpoint))
         for address in picked:
-            result = run.call(
-                Stage.TLS, f"{endpoint.host} {address}", handshake_tls, endpoint, address, options
-            )
+            # the subject handshake_tls gives its own record: [::1]:443 (issue 14)
+            label = endpoint_label(address, endpoint.port)
+            subject = label if endpoint.host == address else f"{endpoint.host} {label}"
+            result = run.call(Stage.TLS, subject, handshake_tls, endpoint, address, options)
             if result.failed:
                 failed.add((address, endpoint.port))
     return failed

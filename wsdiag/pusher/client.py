@@ -18,6 +18,7 @@ with ``pusher:pong``; after a close the code decides what to do next.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -265,4 +266,15 @@ class PusherClient:
 
 
 def _text(data: Any) -> str:
-    return data if isinstance(data, str) else str(data)
+    """A subscription_error's data in words: soketi's ``{"type", "error", "status"}`` read out.
+
+    Never ``str()`` of a dict: that is a Python repr in a user's report (issue 14).
+    """
+    if isinstance(data, str):
+        return data
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, str):
+        extra = [str(data["type"])] if data.get("type") else []
+        extra += [f"status {data['status']}"] if data.get("status") is not None else []
+        return error + (f" ({', '.join(extra)})" if extra else "")
+    return json.dumps(data, ensure_ascii=False)
