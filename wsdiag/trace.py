@@ -1,7 +1,9 @@
 """``--debug`` protocol trace: frames and HTTP exchanges on stderr, like pusher-js's logToConsole.
 
 Off unless the CLI calls ``enable``. Everything passes through ``redact`` first:
-signatures, auth values and registered secrets never reach the trace.
+signatures, auth values and registered secrets never reach the trace. The
+WebSocket upgrade is shown as ``curl -v`` shows a request (``http_head``), its
+credential headers masked whatever their scheme.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ _AUTH_VALUE = re.compile(r'("auth"\s*:\s*"[^":]*:)([0-9a-fA-F]{8,})(")')
 _QUERY_SIGNATURE = re.compile(r"(auth_signature=)([0-9a-fA-F]+)")
 _BEARER = re.compile(r"(?i)(authorization:\s*\w+\s+)(\S+)")
 _COOKIE = re.compile(r"(?i)((?:cookie|x-csrf-token|x-xsrf-token):\s*)(.+)")
+# Header names whose values are credentials (Sec-WebSocket-Key is a nonce, shown as curl does).
+_CREDENTIAL_HEADER = re.compile(
+    r"(?i)^(?:proxy-)?authorization$|cookie|token|secret|passw|session|api-?key|^x-auth"
+)
+_SCHEME = re.compile(r"^[A-Za-z][\w-]*\s+(?=\S)")  # "Bearer ", "Basic " before a credential
 
 
 def enable(stream: TextIO | None = None) -> None:
@@ -62,3 +69,30 @@ def trace(direction: str, channel: str, text: str) -> None:
     with _state.lock:
         stream.write(line.rstrip() + "\n")
         stream.flush()
+
+
+def http_head(direction: str, channel: str, title: str, head: bytes) -> None:
+    """An HTTP request or response head as ``curl -v`` shows it: a titled trace line, then
+    one ``> `` (out) or ``< `` (in) line per line of the head. Written as one block, so
+    heads of upgrades raced in parallel do not interleave."""
+    stream = _state.stream
+    if stream is None:
+        return
+    mark = "> " if direction == ">>" else "< "
+    text = head.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    lines = [mark + redact(mask_header(line)) for line in text.split("\r\n") if line]
+    block = [f"[{time.monotonic() - _state.t0:9.3f}] {direction} {channel}: {redact(title)}"]
+    block += lines or [mark + "(nothing)"]
+    with _state.lock:
+        stream.write("".join(line.rstrip() + "\n" for line in block))
+        stream.flush()
+
+
+def mask_header(line: str) -> str:
+    """``Name: value`` with the value masked when the name says it is a credential."""
+    name, sep, value = line.partition(":")
+    if not sep or not _CREDENTIAL_HEADER.search(name.strip()):
+        return line
+    value = value.strip()
+    scheme = _SCHEME.match(value) if name.strip().lower().endswith("authorization") else None
+    return f"{name}: {scheme.group(0) if scheme else ''}…"

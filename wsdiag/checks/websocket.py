@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import websocket
 
-from wsdiag import __version__
+from wsdiag import __version__, trace
 from wsdiag.checks import CheckOptions, dial_stage
 from wsdiag.checks.reach import connect_failure
 from wsdiag.classify import Diagnosis
@@ -53,12 +53,22 @@ class _LentSocket:
     # say which header was wrong, and that header names the culprit proxy.
     HEAD_LIMIT = 16384
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, label: str = "") -> None:
         self._sock = sock
         self.head = b""
+        self.label = label  # the trace's name for this connection
+        self.request = b""  # the upgrade request as sent, traced as curl -v shows it (issue 14)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
+
+    def send(self, data: bytes) -> int:
+        sent: int = self._sock.send(data)
+        if b"\r\n\r\n" not in self.request:
+            self.request += data[:sent]
+            if b"\r\n\r\n" in self.request:
+                trace.http_head(">>", self.label, "WebSocket upgrade request", self.request)
+        return sent
 
     def recv(self, bufsize: int) -> bytes:
         data = self._sock.recv(bufsize)
@@ -72,6 +82,8 @@ class _LentSocket:
                 self._sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
         if len(self.head) < self.HEAD_LIMIT and b"\r\n\r\n" not in self.head:
             self.head += data
+            if b"\r\n\r\n" in self.head:
+                trace.http_head("<<", self.label, "upgrade response", self.head)
         return data
 
     def close(self) -> None:
@@ -135,7 +147,7 @@ def open_pusher(
     details["address"] = conn.address or address
     subject = _subject_of(endpoint, options, details["address"])
     ws: Any = websocket.WebSocket(enable_multithread=True)
-    lent = _LentSocket(sock)
+    lent = _LentSocket(sock, subject)
     try:
         with watch.phase("upgrade"):
             ws.connect(
