@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.servers.tls import NAME, days_from_now, tls_server
 from wsdiag.checks import CheckOptions
 from wsdiag.checks.tls import handshake_tls
@@ -136,8 +134,7 @@ def test_reset_during_handshake(tmp_path: Path) -> None:
     assert "cut during the TLS handshake" in result.cause
 
 
-@pytest.mark.parametrize("port_state", ["refused"])
-def test_tcp_failure_is_reported_as_tcp(port_state: str) -> None:
+def test_tcp_failure_is_reported_as_tcp() -> None:
     import socket
 
     with socket.socket() as sock:
