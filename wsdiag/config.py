@@ -9,18 +9,27 @@ Precedence, highest first: command-line flags > ``--env-file`` > environment
     key = "278d425bdf160c739803"
     secret = "…"               # keep the file private: chmod 600
 
-Only stdlib: ``tomllib`` reads, a small writer below writes (profiles are flat
-string tables, so no TOML library is needed for it).
+``tomllib`` reads (on every run, so reading stays stdlib-only). ``wsdiag config
+add`` edits a file people also edit by hand, so it writes with tomlkit, which
+round-trips what a rewrite from a dict would lose: comments, the order of
+tables and keys, quoting, and value types (``port = 6001`` stays an integer).
+The edit merges into an existing profile (``replace=True`` starts it afresh),
+is checked by reading the result back with ``tomllib``, and lands atomically
+(a temporary file in the same directory, mode 0600, renamed over the old).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import stat
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # Profile key → the PUSHER_* name it stands for (target is wsdiag's own).
 PROFILE_KEYS = {
@@ -36,6 +45,7 @@ PROFILE_KEYS = {
     "encryption_master_key": None,
 }
 SECRET_KEYS = ("secret", "encryption_master_key")
+HEADER = "wsdiag profiles: see `wsdiag config --help`. Holds secrets: keep it mode 600."
 
 
 class ConfigError(ValueError):
@@ -113,32 +123,146 @@ def profile_environment(profile: Profile) -> dict[str, str]:
     }
 
 
-def toml_string(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    escaped = "".join(c if c >= " " or c == "\t" else f"\\u{ord(c):04x}" for c in escaped)
-    return f'"{escaped}"'
+@dataclass(frozen=True)
+class ProfileChange:
+    """What ``write_profile`` did: ``action`` is created, updated or replaced."""
+
+    path: Path
+    action: str
+    changed: tuple[str, ...]  # keys set to a new value
+    kept: tuple[str, ...]  # keys left as they were
+    dropped: tuple[str, ...] = ()  # keys a replace removed
 
 
-def write_profile(path: Path, name: str, values: Mapping[str, str]) -> None:
-    """Add or replace one profile; the file is created 0600 because it may hold secrets."""
+def profile_problems(name: str, values: Mapping[str, str]) -> list[str]:
+    """Why this profile must not be written; [] when it may (the file is not read)."""
+    from wsdiag.target import TargetError, parse_target
+
+    problems = []
+    if not name.strip() or _has_control_characters(name):
+        problems.append(f"{name!r} is not a usable profile name")
     unknown = sorted(set(values) - set(PROFILE_KEYS))
     if unknown:
-        raise ConfigError(f"unknown profile keys {unknown}")
-    document: dict[str, dict[str, str]] = {}
-    if path.exists():
+        problems.append(f"unknown profile keys {unknown} (known: {', '.join(PROFILE_KEYS)})")
+    problems += [
+        f"{key}: {value!r} contains control characters"
+        for key, value in values.items()
+        if _has_control_characters(value)
+    ]
+    if target := values.get("target"):
         try:
-            loaded = tomllib.loads(path.read_text(encoding="utf-8")).get("profiles", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path} is not valid TOML, not touching it: {exc}") from None
-        document = {k: {kk: str(vv) for kk, vv in v.items()} for k, v in loaded.items()}
-    document[name] = dict(values)
-    lines = ["# wsdiag profiles: see `wsdiag config --help`. Holds secrets: keep it mode 600.", ""]
-    for profile_name in sorted(document):
-        lines.append(f"[profiles.{toml_string(profile_name)}]")
-        lines += [f"{k} = {toml_string(v)}" for k, v in document[profile_name].items()]
-        lines.append("")
+            parse_target(target)
+        except TargetError as exc:
+            problems.append(f"target: {exc}")
+    endpoint = values.get("auth_endpoint")
+    if endpoint and not re.match(r"https?://[^/\s]+", endpoint):
+        problems.append(f"auth_endpoint: {endpoint!r} is not an http:// or https:// URL")
+    if master_key := values.get("encryption_master_key"):
+        from wsdiag.channels.encryption import parse_master_key
+
+        try:
+            parse_master_key(master_key)
+        except ValueError as exc:
+            problems.append(f"encryption_master_key: {exc}")
+    return problems
+
+
+def write_profile(
+    path: Path, name: str, values: Mapping[str, str], *, replace: bool = False
+) -> ProfileChange:
+    """Merge ``values`` into profile ``name`` (``replace``: only ``values`` remain).
+
+    Raises ``ConfigError`` — and leaves the file as it was — when the profile
+    is invalid or the existing file is not TOML that wsdiag can edit safely.
+    """
+    import tomlkit
+
+    if problems := profile_problems(name, values):
+        raise ConfigError("; ".join(problems))
+    target = Path(os.path.realpath(path))  # a symlinked config (dotfiles) stays a symlink
+    text = _read_text(target)
+    try:
+        before = tomllib.loads(text)
+        document = tomlkit.parse(text)
+    except (tomllib.TOMLDecodeError, tomlkit.exceptions.TOMLKitError) as exc:
+        raise ConfigError(f"{path} is not valid TOML, not touching it: {exc}") from None
+    profiles = before.get("profiles", {})
+    if not isinstance(profiles, dict) or not all(isinstance(p, dict) for p in profiles.values()):
+        raise ConfigError(f"{path}: [profiles] must be a table of tables, not touching it")
+    old: dict[str, Any] = profiles.get(name, {})
+    new = {**({} if replace else old), **{k: _typed_like(old.get(k), v) for k, v in values.items()}}
+    _edit(document, name, new, merge=bool(old) and not replace)
+    new_text = tomlkit.dumps(document)
+    # The one change wanted, and nothing else: read back as every run will read it.
+    if tomllib.loads(new_text) != {**before, "profiles": {**profiles, name: new}}:
+        raise ConfigError(
+            f"editing {path} would change more than profile {name!r}; not touching it"
+        )
+    _write_atomically(target, new_text)
+    return ProfileChange(
+        path=path,
+        action="created" if not old else "replaced" if replace else "updated",
+        changed=tuple(k for k in values if k not in old or old[k] != new[k]),
+        kept=tuple(k for k in old if k in new and k not in values),
+        dropped=tuple(k for k in old if k not in new),
+    )
+
+
+def _edit(document: Any, name: str, values: Mapping[str, object], *, merge: bool) -> None:
+    """Set profile ``name`` in the tomlkit ``document``, in place, keeping what surrounds it."""
+    import tomlkit
+    import tomlkit.items
+
+    if not document.body:
+        document.add(tomlkit.comment(HEADER))
+        document.add(tomlkit.nl())
+    if "profiles" not in document:
+        document["profiles"] = tomlkit.table(is_super_table=True)
+    tables = document["profiles"]
+    if merge:  # key by key: the others keep their place, comments and types
+        for key, value in values.items():
+            tables[name][key] = value
+        return
+    inline = isinstance(tables.get(name), tomlkit.items.InlineTable)
+    table = tomlkit.inline_table() if inline else tomlkit.table()
+    table.update(values)
+    tables[name] = table
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}, not touching it: {exc}") from None
+
+
+def _typed_like(current: object, value: str) -> object:
+    """``value`` as the type the file already gives this key (``app_id = 123`` stays a number)."""
+    if isinstance(current, bool):
+        return {"true": True, "false": False}.get(value.lower(), value)
+    if isinstance(current, int) and re.fullmatch(r"-?[0-9]+", value) and str(int(value)) == value:
+        return int(value)
+    return value
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of one; private from the start."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)  # also tighten a file that existed with looser bits
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # also when the old file was looser
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,6 +16,7 @@ from wsdiag.cli.options import (
     current_environment,
     server_options,
 )
+from wsdiag.exit_codes import ExitCode
 
 
 @click.group()
@@ -26,6 +28,7 @@ def config() -> None:
     \b
     Examples:
       wsdiag config show --profile staging
+      wsdiag config show --json | jq -r .settings.key.value
       wsdiag config add staging --target eu --app-id 123 --key KEY --secret SECRET
       wsdiag config path
     """
@@ -35,31 +38,77 @@ def config() -> None:
 @click.argument("target", required=False)
 @server_options
 @credential_options
-def show(target: str | None, server: ServerFlags, creds: CredentialFlags) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as one JSON document.")
+def show(target: str | None, server: ServerFlags, creds: CredentialFlags, as_json: bool) -> None:
     """Print the resolved settings, the secret masked, and where each came from.
 
-    The target line is the one every other command would use with the same
-    arguments, settings and profile.
+    These are the values, and the target, that every other command uses with
+    the same arguments, settings and profile.
 
     \b
     Examples:
       wsdiag config show
       wsdiag config show --profile staging --env-file .env
+      wsdiag config show --json
     """
-    from wsdiag.target import TargetError
-
     run = Invocation(server, creds)
     settings = run.settings
+    shown = _target_of(run, target)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(_document(run, shown), indent=2, ensure_ascii=False))
+        return
+    rows = [("target", shown["value"] or "-", shown["error"] or shown["source"])]
+    rows += [(s.name, s.shown(), s.source) for s in settings.items]
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, source in rows:
+        click.echo(f"{name:<{width}} {value:<40} {source}")
+
+
+def _target_of(run: Invocation, argument: str | None) -> dict[str, Any]:
+    """The target exactly as the other commands resolve it, or why there is none."""
+    from wsdiag.target import TargetError
+
+    server = run.server
     try:
-        resolved, source = settings.target(
-            None if target == "-" else target, tls=server.tls, port=server.port
+        resolved, source = run.settings.target(
+            None if argument == "-" else argument, tls=server.tls, port=server.port
         )
-        shown, where = resolved.label, source
-    except TargetError:
-        shown, where = "-", "not set"
-    click.echo(f"{'target':<8} {shown:<40} {where}")
-    for setting in settings.items:
-        click.echo(f"{setting.name:<8} {setting.shown():<40} {setting.source}")
+    except TargetError as exc:
+        named = (argument not in (None, "-")) or any(
+            run.settings.value(n) for n in ("host", "cluster")
+        )
+        named = named or bool(run.settings.profile.values.get("target"))
+        return {"value": None, "source": "not set", "error": str(exc) if named else None}
+    return {"value": resolved.label, "source": source, "error": None}
+
+
+def _document(run: Invocation, target: dict[str, Any]) -> dict[str, Any]:
+    from wsdiag.config import default_path
+
+    settings = run.settings
+    config_file = (
+        Path(run.server.config_path) if run.server.config_path else default_path(run.env.environ)
+    )
+    return {
+        "config_file": str(config_file),
+        "profile": {
+            "name": settings.profile.name,
+            "path": str(settings.profile.path) if settings.profile.path else None,
+        },
+        "target": target,
+        "settings": {
+            s.name: {"value": None if s.value is None else s.shown(), "source": s.source}
+            for s in settings.items
+        },
+    }
+
+
+class ProfileError(click.ClickException):
+    """A profile that must not be written, or a file that cannot be edited safely: exit 2."""
+
+    exit_code = ExitCode.USAGE
 
 
 @config.command()
@@ -70,47 +119,53 @@ def show(target: str | None, server: ServerFlags, creds: CredentialFlags) -> Non
 @click.option("--secret", help="App secret (the file is written with mode 600).")
 @click.option("--auth-endpoint", help="The app's channel auth URL.")
 @click.option(
+    "--encryption-master-key",
+    metavar="BASE64",
+    help="Master key of private-encrypted- channels (32 bytes, base64).",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace the profile: keys not given here are removed [default: merge].",
+)
+@click.option(
     "--config",
     "config_path",
     envvar="WSDIAG_CONFIG",
     type=FilePath(dir_okay=False),
     help="Config file [default: ~/.config/wsdiag/config.toml].",
 )
-def add(
-    name: str,
-    config_path: str | None,
-    target: str | None,
-    app_id: str | None,
-    key: str | None,
-    secret: str | None,
-    auth_endpoint: str | None,
-) -> None:
-    """Add or replace a profile (the file is created private, mode 600).
+def add(name: str, config_path: str | None, replace: bool, **given: str | None) -> None:
+    """Add a profile, or merge into one (the file is kept private, mode 600).
+
+    Keys not given keep their values (--replace removes them). Comments, order
+    and value types of the file are kept; the target is checked first and the
+    file is replaced in one step, so a bad value leaves it as it was.
 
     \b
     Examples:
       wsdiag config add staging --target eu --app-id 123 --key KEY --secret SECRET
-      wsdiag config add local --target ws://127.0.0.1:6001 --key app-key
+      wsdiag config add staging --secret NEW-SECRET
+      wsdiag config add local --target ws://127.0.0.1:6001 --key app-key --replace
     """
     from wsdiag.config import ConfigError, default_path, write_profile
 
-    environ = current_environment().environ
-    path = Path(config_path) if config_path else default_path(environ)
-    values = {
-        "target": target,
-        "app_id": app_id,
-        "key": key,
-        "secret": secret,
-        "auth_endpoint": auth_endpoint,
-    }
-    chosen = {k: v for k, v in values.items() if v}
+    path = Path(config_path) if config_path else default_path(current_environment().environ)
+    chosen = {k: v for k, v in given.items() if v}
     if not chosen:
         raise click.UsageError("give at least one of --target, --app-id, --key, --secret")
     try:
-        write_profile(path, name, chosen)
-    except (ConfigError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"profile {name!r} written to {path}")
+        change = write_profile(path, name, chosen, replace=replace)
+    except ConfigError as exc:
+        raise ProfileError(f"{exc} (nothing was written)") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+    said = [f"set {', '.join(change.changed)}" if change.changed else "no value changed"]
+    if change.kept:
+        said.append(f"kept {', '.join(change.kept)}")
+    if change.dropped:
+        said.append(f"removed {', '.join(change.dropped)}")
+    click.echo(f"profile {name!r} {change.action} in {path}: {'; '.join(said)}")
 
 
 @config.command()
