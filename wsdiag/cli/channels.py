@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from wsdiag.cli.complete import comma_list, complete_target_or_settings
 from wsdiag.cli.options import (
     CredentialFlags,
     FilePath,
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
     from wsdiag.credentials import Credentials
     from wsdiag.environment import Environment
 
-TARGET_ARGUMENT = click.argument("target", metavar="TARGET")
+TARGET_ARGUMENT = click.argument(
+    "target", metavar="TARGET", shell_complete=complete_target_or_settings
+)
 
 
 def credentials_for(run: Invocation, what: str) -> Credentials:
@@ -113,7 +116,11 @@ def _read_batch(path: str, channels: list[str], event: str | None) -> list[Any]:
     help="Publish the JSON lines of this file, 10 per request.",
 )
 @click.option("--socket-id", help="Exclude this connection from receiving the event.")
-@click.option("--info", help="Ask for channel attributes back, e.g. user_count,subscription_count.")
+@click.option(
+    "--info",
+    shell_complete=comma_list("user_count", "subscription_count"),
+    help="Ask for channel attributes back, e.g. user_count,subscription_count.",
+)
 @click.option(
     "--no-size-limit",
     is_flag=True,
@@ -255,7 +262,11 @@ def _publish_master_key(run: Invocation, flag: str | None, channels: list[str]) 
 @credential_options
 @click.option("--users", is_flag=True, help="List the users of a presence CHANNEL.")
 @click.option("--prefix", help="Only channels whose name starts with this (e.g. presence-).")
-@click.option("--info", help="Attributes to ask for: user_count, subscription_count, cache.")
+@click.option(
+    "--info",
+    shell_complete=comma_list("user_count", "subscription_count", "cache"),
+    help="Attributes to ask for: user_count, subscription_count, cache.",
+)
 @network_options
 @report_options
 def channels(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from wsdiag.checks import CheckOptions
+from wsdiag.cli.complete import complete_profile
 from wsdiag.environment import Environment
 from wsdiag.exit_codes import ExitCode
 from wsdiag.models import Report, Status
@@ -142,6 +143,7 @@ def server_options(fn: F) -> F:
         click.option(
             "--profile",
             envvar="WSDIAG_PROFILE",
+            shell_complete=complete_profile,
             help="Start from this profile of the config file [env: WSDIAG_PROFILE].",
         ),
         click.option(
