@@ -26,7 +26,7 @@ from rich.live import Live
 from rich.text import Text
 
 from wsdiag import __version__
-from wsdiag.models import Report, StageResult, Status
+from wsdiag.models import Report, Stage, StageResult, Status
 from wsdiag.render.text import (
     labelled,
     longest_line,
@@ -187,25 +187,27 @@ def _columns(results: Sequence[StageResult], width: int) -> _Columns | None:
 
     The result gets its full length when the subject can still keep its longest
     token whole; the subject gets what is left up to its own length; anything
-    over goes back to the result. A narrower waterfall (or none) is taken when
-    it saves a wrapped line, and before the table gives way to blocks.
+    over goes back to the result. A narrower waterfall is taken when it saves
+    a wrapped line; none, only when the table would not fit with one.
     """
     if width < STACK_BELOW:
         return None
     subjects = ["subject", *(r.subject for r in results)]
     summaries = ["result", *(r.summary for r in results)]
-    stage = max([len("stage"), *(len(str(r.stage)) for r in results)])
+    stage = max(len(s) for s in Stage)  # the same in every report, and as the live table grows
     ms = max([len("ms"), *(len(_ms_cell(r)) for r in results)])
     status = max(len(label) for label, _ in STATUS_STYLE.values())
     widest = _bar_width(width) if any(r.phases for r in results) else 0
     bars = [b for b in (BAR_WIDTH, 16) if b <= widest] + [0]
-    fitting = []
+    fitting: list[_Columns] = []
     for bar in bars:
         room = width - stage - status - ms - (bar + len(GAP) if bar else 0) - 4 * len(GAP)
         need = longest_line(summaries)
         result = min(need, room - longest_token(subjects))
         subject = min(longest_line(subjects), room - result)
         result = room - subject  # for the subject and the result
+        if bar == 0 and widest and fitting:
+            break  # the waterfall goes only when the table would not fit with it
         if result >= min(need, max(MIN_RESULT, longest_token(summaries))):
             columns = _Columns(stage, subject, status, ms, bar, result)
             if subject >= longest_line(subjects) and result >= need:
