@@ -9,24 +9,36 @@ wait through it, so none of them parses frames or keeps timers of its own.
 
 from __future__ import annotations
 
+import contextlib
 import socket
-import ssl
 import struct
 import time
+from collections import deque
 from typing import Any
 
 import websocket
 
 from wsdiag import trace
 from wsdiag.pusher.client import Event, PusherClient
+from wsdiag.websocket_frames import (
+    OPCODE_CLOSE,
+    OPCODE_PING,
+    OPCODE_PONG,
+    OPCODE_TEXT,
+    ConnectionClosed,
+    FrameError,
+    FrameReader,
+)
 
 
 class PusherSession:
     """One WebSocket connection and its Pusher client. Not thread-safe for concurrent reads."""
 
     def __init__(self, ws: Any, sock: socket.socket, label: str) -> None:
-        self._ws = ws
+        self._ws = ws  # for sending: websocket-client masks client frames
         self._sock = sock
+        self._frames = FrameReader(sock)  # for reading: every frame of a read at once
+        self._pending: deque[Event] = deque()  # events read but not yet taken
         self.label = label
         self.client = PusherClient(now=time.monotonic())
         self.server_activity_timeout: int | None = None  # what connection_established asked
@@ -61,12 +73,28 @@ class PusherSession:
 
     # ---------------------------------------------------------- receiving
 
-    def next_events(self, deadline: float) -> list[Event]:
-        """The client's next events, waiting at most until ``deadline`` (time.monotonic).
+    def next_event(self, deadline: float) -> Event | None:
+        """The client's next event, waiting at most until ``deadline`` (time.monotonic).
 
-        [] means the deadline passed with nothing to report. Keep-alive pings
-        and pongs go out on the way; a connection found dead is a ``Closed``.
+        None means the deadline passed with nothing to report. One read can
+        bring many events; those not yet taken wait here for the next call, so
+        a caller that stops at the event it wanted loses none of the others.
         """
+        if not self._pending:
+            self._pending.extend(self._wait(deadline))
+        return self._pending.popleft() if self._pending else None
+
+    def next_events(self, deadline: float) -> list[Event]:
+        """Every event available now (waiting at most until ``deadline`` for the first)."""
+        first = self.next_event(deadline)
+        if first is None:
+            return []
+        events = [first, *self._pending]
+        self._pending.clear()
+        return events
+
+    def _wait(self, deadline: float) -> list[Event]:
+        """Keep-alive pings and pongs go out on the way; a dead connection is a ``Closed``."""
         while True:
             self._flush()
             now = time.monotonic()
@@ -89,32 +117,45 @@ class PusherSession:
         return events
 
     def _read(self, timeout: float) -> list[Event] | None:
-        """One frame fed to the client; None when none came within ``timeout``."""
-        self._ws.settimeout(max(timeout, 0.001))
+        """Every complete frame one read brings, fed to the client; None when nothing came."""
         try:
-            opcode, payload = self._ws.recv_data()  # answers WebSocket pings by itself
-        except (websocket.WebSocketTimeoutException, TimeoutError):
+            frames = self._frames.read(timeout)
+        except FrameError as exc:
+            return self.client.receive_bad_frame(str(exc), time.monotonic())
+        except ConnectionClosed as exc:
+            return self.client.receive_close(1006, str(exc))
+        if not frames:
             return None
-        except websocket.WebSocketConnectionClosedException:
-            return self.client.receive_close(1006, "the connection dropped without a close frame")
-        except (websocket.WebSocketProtocolException, websocket.WebSocketPayloadException) as exc:
-            now = time.monotonic()
-            return self.client.receive_bad_frame(f"invalid WebSocket frame: {exc}", now)
-        except (OSError, ssl.SSLError) as exc:
-            return self.client.receive_close(1006, f"the connection broke: {exc}")
         now = time.monotonic()
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
+        events: list[Event] = []
+        for opcode, payload in frames:
+            events += self._feed(opcode, payload, now)
+        return events
+
+    def _feed(self, opcode: int, payload: bytes, now: float) -> list[Event]:
+        if opcode == OPCODE_TEXT:
+            text = payload.decode("utf-8", "replace")
+            trace.trace("<<", self.label, text if len(text) <= 2000 else text[:2000] + "…")
+            return self.client.receive_text(text, now)
+        if opcode == OPCODE_CLOSE:
             code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
             reason = payload[2:].decode("utf-8", "replace")
             trace.trace("<<", self.label, f"close {code} {reason}")
             return self.client.receive_close(code, reason)
-        if opcode == websocket.ABNF.OPCODE_BINARY:
-            trace.trace("<<", self.label, f"binary frame, {len(payload)} bytes")
-            message = f"a binary frame of {len(payload)} bytes (Pusher sends text frames only)"
-            return self.client.receive_bad_frame(message, now)
-        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
-        trace.trace("<<", self.label, text if len(text) <= 2000 else text[:2000] + "…")
-        return self.client.receive_text(text, now)
+        if opcode == OPCODE_PING:
+            with contextlib.suppress(websocket.WebSocketException, OSError):
+                self._ws.pong(payload)  # RFC 6455 §5.5.2: echo the application data
+            return []
+        if opcode == OPCODE_PONG:
+            return []
+        trace.trace("<<", self.label, f"binary frame, {len(payload)} bytes")
+        message = f"a binary frame of {len(payload)} bytes (Pusher sends text frames only)"
+        return self.client.receive_bad_frame(message, now)
+
+    def more_ready(self) -> bool:
+        """Whether an event is waiting, or a read now returns at once (bytes buffered here,
+        in TLS or in the kernel)."""
+        return bool(self._pending) or self._frames.more_ready()
 
     def close(self) -> None:
         try:

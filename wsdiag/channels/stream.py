@@ -38,6 +38,9 @@ class TailEvent:
     state: str | None = None  # for STATE: connecting/connected/disconnected/reconnecting/failed
     code: int | None = None  # close or error code, when there is one
     size: int = 0  # bytes of the frame, for truncation notes
+    # The JSON text ``data`` was decoded from, when the server sent it as a JSON string:
+    # NDJSON embeds it as is instead of encoding ``data`` again (issue 13).
+    data_json: str | None = None
 
 
 def event_matches(event: str, patterns: tuple[str, ...]) -> bool:
@@ -57,23 +60,21 @@ class TailSummary:
     fatal: str | None = None  # why tail gave up, when it did
     connected_once: bool = False  # a tail that never connected watched nothing: a failure
     longest_gap_s: float = 0.0
-    _last_event_at: float | None = None
+    total: int = 0  # events recorded (the sum of per_event, kept as it grows)
+    _last_event_at: float | None = None  # the previous event's receive time
 
     def record(self, event: TailEvent) -> None:
         if event.kind is Observed.EVENT and event.channel and event.event:
-            now = time.monotonic()
+            at = event.received_at
             if self._last_event_at is not None:
-                self.longest_gap_s = max(self.longest_gap_s, now - self._last_event_at)
-            self._last_event_at = now
+                self.longest_gap_s = max(self.longest_gap_s, at - self._last_event_at)
+            self._last_event_at = at
             self.per_event[(event.channel, event.event)] += 1
+            self.total += 1
         elif event.kind is Observed.SUBSCRIPTION_ERROR and event.channel:
             self.failed_subscriptions.append(event.channel)
         elif event.kind is Observed.STATE and event.state == "connected":
             self.connected_once = True
-
-    @property
-    def total(self) -> int:
-        return sum(self.per_event.values())
 
     @property
     def duration_s(self) -> float:

@@ -65,10 +65,20 @@ class _Stop(Exception):
 class TailSession:
     """One ``tail`` run. ``run()`` blocks until count/duration/stop/give-up."""
 
-    def __init__(self, target: Target, options: TailOptions, sink: Sink) -> None:
+    def __init__(
+        self,
+        target: Target,
+        options: TailOptions,
+        sink: Sink,
+        flush: Callable[[], None] | None = None,
+    ) -> None:
+        """``flush``: called when a burst has been handed to ``sink`` and the socket has
+        nothing more buffered (the NDJSON renderer writes its block then)."""
         self.target = target
         self.options = options
         self.sink = sink
+        self.flush = flush
+        self._received_at: float | None = None  # the read the current events came in
         self.summary = TailSummary()
         self.stop_event = threading.Event()
         self._deadline = time.monotonic() + options.duration if options.duration else None
@@ -220,10 +230,18 @@ class TailSession:
             self._check_deadline()
             # Wake at least once a second, to honour --duration and Ctrl-C promptly.
             wake = time.monotonic() + max(0.05, min(self._remaining(), 1.0))
-            for event in session.next_events(wake):
-                delay = self._on(event)
-                if not isinstance(delay, _KeepListening):
-                    return delay
+            events = session.next_events(wake)
+            # Every event of one read was received at the same moment: one clock reading.
+            self._received_at = time.time()
+            try:
+                for event in events:
+                    delay = self._on(event)
+                    if not isinstance(delay, _KeepListening):
+                        return delay
+            finally:
+                self._received_at = None
+                if self.flush is not None and not (events and session.more_ready()):
+                    self.flush()
 
     def _on(self, event: protocol.Event) -> float | _KeepListening | None:
         """Act on one client event; what to return from ``_listen``, or keep listening."""
@@ -279,11 +297,10 @@ class TailSession:
         elif name.startswith(("pusher:", "pusher_internal:")):
             return  # cache_miss, subscription_count: protocol chatter
         elif channel and event_matches(name, self.options.event_patterns):
-            self._app_event(channel, name, data, len(event.raw), event.user_id)
+            self._app_event(event, channel)
 
-    def _app_event(
-        self, channel: str, name: str, data: Any, size: int, user_id: str | None
-    ) -> None:
+    def _app_event(self, event: PusherEvent, channel: str) -> None:
+        name, data, data_json = event.event, event.data, event.data_json
         if is_encrypted(channel):
             if self.options.master_key is None:
                 self._emit(
@@ -294,7 +311,7 @@ class TailSession:
                 )
             else:
                 try:
-                    data = decrypt_payload(channel, data, self.options.master_key)
+                    data, data_json = decrypt_payload(channel, data, self.options.master_key), None
                 except DecryptError as exc:
                     self._emit(Observed.WARNING, channel=channel, event=name, message=str(exc))
                     return
@@ -303,14 +320,15 @@ class TailSession:
             channel=channel,
             event=name,
             data=data,
-            size=size,
-            user_id=user_id,
+            size=len(event.raw),
+            user_id=event.user_id,
+            data_json=data_json,
         )
         if self.options.count is not None and self.summary.total >= self.options.count:
             raise _Stop
 
     def _emit(self, kind: Observed, **fields: Any) -> None:
-        event = TailEvent(kind, time.time(), **fields)
+        event = TailEvent(kind, self._received_at or time.time(), **fields)
         self.summary.record(event)
         self.sink(event)
 

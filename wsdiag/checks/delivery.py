@@ -129,24 +129,23 @@ def _await_subscription(
     session: PusherSession, channel: str, timeout: float
 ) -> tuple[ErrorKind, str] | None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for event in session.next_events(deadline):
-            if isinstance(event, Subscribed) and event.channel == channel:
-                return None
-            refused = isinstance(event, ServerError) or (
-                isinstance(event, SubscriptionFailed) and event.channel in (channel, None)
+    while (event := session.next_event(deadline)) is not None:
+        if isinstance(event, Subscribed) and event.channel == channel:
+            return None
+        refused = isinstance(event, ServerError) or (
+            isinstance(event, SubscriptionFailed) and event.channel in (channel, None)
+        )
+        if refused and isinstance(event, ServerError | SubscriptionFailed):
+            return (
+                ErrorKind.SUBSCRIPTION_ERROR,
+                f"the server refused the subscription: {event.message}",
             )
-            if refused and isinstance(event, ServerError | SubscriptionFailed):
-                return (
-                    ErrorKind.SUBSCRIPTION_ERROR,
-                    f"the server refused the subscription: {event.message}",
-                )
-            if isinstance(event, Closed | BadFrame):
-                what = event.reason if isinstance(event, Closed) else event.message
-                return (
-                    ErrorKind.SUBSCRIPTION_ERROR,
-                    f"the connection failed while subscribing: {what}",
-                )
+        if isinstance(event, Closed | BadFrame):
+            what = event.reason if isinstance(event, Closed) else event.message
+            return (
+                ErrorKind.SUBSCRIPTION_ERROR,
+                f"the connection failed while subscribing: {what}",
+            )
     return ErrorKind.SUBSCRIPTION_TIMEOUT, f"no subscription_succeeded within {timeout:g} s"
 
 

@@ -93,12 +93,11 @@ def _one_round_trip(session: PusherSession, timeout: float) -> float | Closed | 
     """The round trip in ms; what ended the connection; or None when no pong came in time."""
     deadline = time.monotonic() + timeout
     session.ping()
-    while time.monotonic() < deadline:
-        for event in session.next_events(deadline):
-            if isinstance(event, Pong) and event.rtt_s is not None:
-                return event.rtt_s * 1000
-            if isinstance(event, Closed | BadFrame):
-                return event
+    while (event := session.next_event(deadline)) is not None:
+        if isinstance(event, Pong) and event.rtt_s is not None:
+            return event.rtt_s * 1000
+        if isinstance(event, Closed | BadFrame):
+            return event
     return None
 
 

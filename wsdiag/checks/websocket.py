@@ -10,7 +10,6 @@ code. The open connection is returned as a ``PusherSession`` for ``ping``,
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
 import time
@@ -35,9 +34,6 @@ from wsdiag.target import PLACEHOLDER_KEY, Endpoint, is_ip_literal
 from wsdiag.transport import tls_context
 
 BODY_PREVIEW = 200
-
-
-_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 
 class _LentSocket:
@@ -72,14 +68,6 @@ class _LentSocket:
 
     def recv(self, bufsize: int) -> bytes:
         data = self._sock.recv(bufsize)
-        if _QUICKACK is not None:
-            # ACK what arrived at once. A proxy or balancer relaying with Nagle on
-            # holds its next frame until our ACK of the last one, which Linux delays
-            # up to 40 ms: events seconds apart never meet it, but the measured burst
-            # did, and latency through tinyproxy read 40 ms instead of 1 (issue 9 #7).
-            # The kernel leaves quick-ACK mode on its own, so it is set per read.
-            with contextlib.suppress(OSError):
-                self._sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
         if len(self.head) < self.HEAD_LIMIT and b"\r\n\r\n" not in self.head:
             self.head += data
             if b"\r\n\r\n" in self.head:
@@ -303,10 +291,9 @@ def _handshake_outcome(
     session: PusherSession, deadline: float
 ) -> Connected | HandshakeFailed | None:
     """The client's verdict on the handshake; None when the deadline passed first."""
-    while time.monotonic() < deadline:
-        for event in session.next_events(deadline):
-            if isinstance(event, Connected | HandshakeFailed):
-                return event
+    while (event := session.next_event(deadline)) is not None:
+        if isinstance(event, Connected | HandshakeFailed):
+            return event
     return None
 
 

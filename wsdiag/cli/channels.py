@@ -411,7 +411,12 @@ def _authorizer(
     "--json",
     "as_json",
     is_flag=True,
-    help="NDJSON on stdout: one object per event, flushed per line.",
+    help="NDJSON on stdout: one object per event, written as events arrive.",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Pretty-print each event's data below its line (default: compact, on the line).",
 )
 @click.option("--debug", is_flag=True, help="Trace every frame on stderr, secrets masked.")
 @network_options
@@ -429,6 +434,7 @@ def tail(
     count: int | None,
     duration: float | None,
     as_json: bool,
+    full: bool,
     debug: bool,
     network: NetworkFlags,
 ) -> None:
@@ -463,7 +469,7 @@ def tail(
     master_key = _master_key(encryption_master_key)
     check = run.check_options(resolved, announce=True, auth_endpoint=auth_endpoint)
     _start_trace(debug, credentials.secret)
-    renderer = _tail_renderer(as_json)
+    renderer = _tail_renderer(as_json, full)
     auth = AuthFlags(auth_endpoint, auth_header, user_id, user_info)
     session = TailSession(
         resolved,
@@ -477,6 +483,7 @@ def tail(
             check=check,
         ),
         sink=renderer.on_event,
+        flush=renderer.flush,
     )
     interrupted = False
     try:
@@ -518,14 +525,12 @@ def _start_trace(debug: bool, secret: str | None) -> None:
     trace.enable()
 
 
-def _tail_renderer(as_json: bool) -> Any:
+def _tail_renderer(as_json: bool, full: bool) -> Any:
     from wsdiag.render.stream import ConsoleTailRenderer, NdjsonTailRenderer
 
     if as_json:
         return NdjsonTailRenderer()
-    from rich.console import Console
-
-    return ConsoleTailRenderer(Console(highlight=False), Console(stderr=True, highlight=False))
+    return ConsoleTailRenderer(full=full)
 
 
 COMMANDS: tuple[click.Command, ...] = (tail, publish, channels)

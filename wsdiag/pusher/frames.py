@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -29,6 +30,7 @@ class PusherEvent:
     data: Any  # decoded JSON when data was a JSON string or object, else the raw value
     raw: str
     user_id: str | None = None  # set by the server on client events in presence channels
+    data_json: str | None = None  # the JSON text ``data`` was decoded from, when it was one
 
 
 def connection_path(key: str, version: str, prefix: str = "") -> str:
@@ -43,9 +45,28 @@ def connection_path(key: str, version: str, prefix: str = "") -> str:
     )
 
 
+# json.loads without its wrapper: the C scanner alone, as tail parses every frame of a
+# burst (issue 13). ``_json_value`` keeps json.loads's rules: surrounding whitespace is
+# fine, anything else after the value is an error.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _json_value(text: str) -> Any:
+    start = 0
+    if text[:1].isspace():
+        start = len(text) - len(text.lstrip())
+    try:
+        value, end = _scan(text, start)
+    except StopIteration as stop:
+        raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+    if end != len(text) and text[end:].strip():
+        raise json.JSONDecodeError("Extra data", text, end)
+    return value
+
+
 def parse_frame(text: str) -> PusherEvent:
     try:
-        message = json.loads(text)
+        message = _json_value(text)
     except ValueError as exc:
         raise FrameError(f"not JSON ({exc.args[0] if exc.args else exc}): {text[:80]!r}") from None
     if not isinstance(message, dict):
@@ -57,12 +78,15 @@ def parse_frame(text: str) -> PusherEvent:
     if channel is not None and not isinstance(channel, str):
         raise FrameError(f'"channel" is not a string: {text[:80]!r}')
     user_id = message.get("user_id")
+    data = message.get("data")
+    decoded = decode_data(data)
     return PusherEvent(
         event=event,
         channel=channel,
-        data=decode_data(message.get("data")),
+        data=decoded,
         raw=text,
         user_id=str(user_id) if user_id is not None else None,
+        data_json=data if decoded is not data and isinstance(data, str) else None,
     )
 
 
@@ -72,7 +96,7 @@ def decode_data(data: Any) -> Any:
         stripped = data.strip()
         if stripped[:1] in ("{", "[", '"') or stripped in ("true", "false", "null"):
             try:
-                return json.loads(stripped)
+                return _json_value(stripped)
             except ValueError:
                 return data
     return data
