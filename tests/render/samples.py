@@ -232,9 +232,42 @@ def channel_info() -> Report:
     return report
 
 
+def tls_chain() -> Report:
+    """``wsdiag tls mt1``: one handshake in full detail, the certificate chain as records."""
+    report = Report(command="tls", target="mt1")
+    amazon = "CN=Amazon RSA 2048 M02,O=Amazon,C=US"
+    leaf = {
+        "subject": "CN=*.pusher.com",
+        "issuer": amazon,
+        "not_after": "2026-01-30T23:59:59Z",
+        "days_left": 212,
+        "sans": ["*.pusher.com", "pusher.com", "ws-mt1.pusher.com", "sockjs-mt1.pusher.com"],
+    }
+    report.results.append(
+        StageResult(
+            Stage.TLS,
+            "ws-mt1.pusher.com 54.236.146.137:443",
+            Status.OK,
+            "TLSv1.3 TLS_AES_256_GCM_SHA384, certificate valid 212 more days",
+            phases=(Phase("connect", 95.1), Phase("tls", 190.4)),
+            details={
+                "sni": "ws-mt1.pusher.com",
+                "ca_bundle": "certifi",
+                "verified": True,
+                "cipher": "TLS_AES_256_GCM_SHA384",
+                "alpn": None,
+                "chain": [leaf, {"subject": amazon, "issuer": "CN=Amazon Root CA 1", "sans": []}],
+            },
+            started_ms=0.0,
+        )
+    )
+    return report
+
+
 SAMPLES = {
     "self-hosted-ok": (self_hosted_ok, False),
     "cluster-wrong-key": (cluster_wrong_key, False),
     "api-wrong-secret": (api_wrong_secret, True),
     "channel-info": (channel_info, True),
+    "tls-chain": (tls_chain, True),
 }

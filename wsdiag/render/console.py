@@ -329,6 +329,8 @@ def _scalar(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return ms_text(value)
-    if isinstance(value, Mapping | list | tuple):
-        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_scalar(item) for item in value) + "]"
+    if isinstance(value, Mapping):
+        return json.dumps(value, ensure_ascii=False, default=str)  # a server's data, as sent
     return str(value).replace("\n", "\\n")  # one line per detail: newlines shown as \n

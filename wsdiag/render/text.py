@@ -41,8 +41,12 @@ def wrap(text: str, width: int, indent: str = "", hang: str | None = None) -> li
 def wrap_items(
     items: list[str], width: int, indent: str = "", hang: str | None = None, sep: str = ", "
 ) -> list[str]:
-    """``items`` joined by ``sep``, broken only between items (``connect 0.1 ms`` stays whole)."""
-    glued = sep.join(item.replace(" ", _GLUE) for item in items)
+    """``items`` joined by ``sep``, broken between items (``connect 0.1 ms`` stays whole).
+
+    An item too long for a line of its own is broken at its spaces like any text.
+    """
+    room = width - max(len(indent), len(indent if hang is None else hang)) - len(sep.rstrip())
+    glued = sep.join(item.replace(" ", _GLUE) if len(item) <= room else item for item in items)
     return [line.replace(_GLUE, " ") for line in wrap(glued, width, indent, hang)]
 
 
