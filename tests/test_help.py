@@ -9,7 +9,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from wsdiag.cli import cli
+from wsdiag.cli import LAZY_COMMANDS, cli, load_commands
 from wsdiag.docgen import _split_help
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -17,7 +17,7 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encodi
 
 def all_commands() -> list[tuple[str, click.Command]]:
     found: list[tuple[str, click.Command]] = []
-    for name, command in cli.commands.items():
+    for name, command in load_commands().items():
         found.append((name, command))
         if isinstance(command, click.Group):
             found += [(f"{name} {sub}", c) for sub, c in command.commands.items()]
@@ -35,7 +35,7 @@ def test_help_has_summary_and_examples(name: str, command: click.Command) -> Non
     assert "Examples:" in result.output
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(load_commands()))
 def test_command_documented_in_readme(name: str) -> None:
     assert f"`wsdiag {name}" in README
 
@@ -53,3 +53,12 @@ def test_readme_exit_codes_match() -> None:
     documented = readme_exit_codes()
     assert set(documented) == {int(code) for code in ExitCode}
     assert all(meaning.strip() for meaning in documented.values())
+
+
+@pytest.mark.parametrize("name", sorted(LAZY_COMMANDS))
+def test_the_lazy_help_line_is_the_commands_own(name: str) -> None:
+    """`wsdiag --help` lists commands without building them (issue 13): its line for each
+    must be what the command says of itself."""
+    command = load_commands()[name]
+    assert LAZY_COMMANDS[name][1] == command.get_short_help_str(limit=200)
+    assert LAZY_COMMANDS[name][0] == command.callback.__module__  # type: ignore[union-attr]

@@ -19,7 +19,7 @@ import click
 from click.shell_completion import BashComplete, FishComplete, ZshComplete
 
 from wsdiag import __version__
-from wsdiag.cli import cli
+from wsdiag.cli import cli, load_commands
 from wsdiag.exit_codes import ExitCode
 
 EXIT_STATUS = {
@@ -185,8 +185,9 @@ def completion_scripts() -> dict[str, str]:
 
 def generated_files() -> dict[str, str]:
     """Relative path → content of every generated file."""
+    commands = load_commands()  # built first: the group's page lists them
     files = {"man/wsdiag.1": man_page("wsdiag", cli)}
-    for name, command in sorted(cli.commands.items()):
+    for name, command in sorted(commands.items()):
         files[f"man/wsdiag-{name}.1"] = man_page(f"wsdiag {name}", command, parent="wsdiag")
     files.update({f"completions/{n}": text for n, text in completion_scripts().items()})
     return files

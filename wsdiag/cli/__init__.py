@@ -10,16 +10,57 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from wsdiag import __version__
-from wsdiag.environment import Environment
 from wsdiag.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+    from wsdiag.environment import Environment
 
 
 class ReaderGone(Exception):
     """stdout's reader left (``wsdiag tail --json | head -1``)."""
+
+
+# Every command, where it lives and its one-line help. The commands are built only
+# when one runs (click's lazy group pattern): `wsdiag --help`, `--version` and a TAB on
+# a command name import click and this module alone (issue 13). tests/test_help.py
+# checks each line against the command's own help, so the two cannot drift.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "channels": (
+        "wsdiag.cli.channels",
+        "Query the HTTP API: occupied channels, one channel, or a presence channel's users.",
+    ),
+    "check": (
+        "wsdiag.cli.check",
+        "Check every layer: DNS, TCP, TLS, WebSocket, Pusher handshake, ping.",
+    ),
+    "config": (
+        "wsdiag.cli.config",
+        "Profiles in ~/.config/wsdiag/config.toml, and the settings wsdiag resolves.",
+    ),
+    "connect": ("wsdiag.cli.check", "WebSocket upgrade, Pusher handshake and ping round trips."),
+    "explain": (
+        "wsdiag.cli.explain",
+        "Explain a Pusher or WebSocket close code, an HTTP API status or a wsdiag error kind.",
+    ),
+    "publish": ("wsdiag.cli.channels", "Publish an event over the HTTP API and explain the reply."),
+    "reach": (
+        "wsdiag.cli.check",
+        "Connect over TCP to every address on 443 and 80 (or the server's port).",
+    ),
+    "resolve": ("wsdiag.cli.check", "Resolve the target's hosts (A, AAAA, CNAME chain, TTLs)."),
+    "tail": (
+        "wsdiag.cli.channels",
+        "Watch channels live: events, presence members, connection states.",
+    ),
+    "tls": ("wsdiag.cli.check", "TLS handshake: version, cipher, ALPN and the certificate chain."),
+}
 
 
 class _Group(click.Group):
@@ -30,6 +71,33 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (BrokenPipeError, ReaderGone):
             raise ReaderGone from None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(LAZY_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name][0])
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in sorted(LAZY_COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        from click.shell_completion import CompletionItem
+
+        names = [
+            CompletionItem(name, help=help_text)
+            for name, (_, help_text) in sorted(LAZY_COMMANDS.items())
+            if name.startswith(incomplete)
+        ]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
 
 
 @click.group(
@@ -49,15 +117,12 @@ def cli() -> None:
     """
 
 
-def _register() -> None:
-    from wsdiag.cli import channels, check, config, explain
-
-    for module in (check, channels, config, explain):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
+def load_commands() -> dict[str, click.Command]:
+    """Every command, built (for the man page generator and the help tests)."""
+    ctx = click.Context(cli)
+    for name in LAZY_COMMANDS:
+        cli.get_command(ctx, name)
+    return dict(cli.commands)
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> None:
@@ -72,7 +137,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> N
             args=args,
             prog_name="wsdiag",
             standalone_mode=False,
-            obj=env or Environment.from_process(),
+            obj=env,  # None: the process's own, built when a command asks for it
         )
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("\nInterrupted.", err=True)
