@@ -11,6 +11,7 @@ Stdlib and click only (see ``wsdiag.cli``): imported on every start.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
@@ -417,19 +418,28 @@ class Invocation:
         environment's bundles are not then, as nothing is verified. The source
         is kept as a note when it came from the environment and TLS is spoken.
         """
-        from wsdiag.trust import TrustError, ca_source, check_source
+        from wsdiag.trust import Origin, TrustError, ca_source, check_source
 
         source = ca_source(self.network.ca_bundle, self.env.environ)
         if self.network.insecure and source.from_environment:
+            return
+        endpoints = [target.websocket, target.api, target.fallback, *target.alternates]
+        speaks_tls = any(e and e.tls for e in endpoints) or (auth_endpoint or "").startswith(
+            "https:"
+        )
+        if source.origin is Origin.CERTIFI:
+            # Our own dependency, not the user's file: nothing to judge up front. When TLS
+            # will be spoken, load it on a daemon thread while DNS and TCP run; the TLS
+            # stage then finds it built (trust caches it; issue 13: set-up off the path).
+            if speaks_tls and not self.network.insecure:
+                from wsdiag.concurrency import Pending
+
+                Pending(_warm, source, name="wsdiag-trust")
             return
         try:
             check_source(source)
         except TrustError as exc:
             raise TrustSettingError(str(exc)) from None
-        endpoints = [target.websocket, target.api, target.fallback, *target.alternates]
-        speaks_tls = any(e and e.tls for e in endpoints) or (auth_endpoint or "").startswith(
-            "https:"
-        )
         if source.from_environment and speaks_tls and not self.network.insecure:
             self.notes.append(f"trusting CAs from {source.label} (--ca-bundle FILE overrides)")
 
@@ -461,6 +471,14 @@ class Invocation:
             ping_count=checks.pings,
             proxy=self.proxy(target),
         )
+
+
+def _warm(source: Any) -> None:
+    """Build the TLS context ahead of the TLS stage; its errors surface there, not here."""
+    from wsdiag.trust import TrustError, check_source
+
+    with contextlib.suppress(TrustError, OSError):
+        check_source(source)
 
 
 def exit_code_of(report: Report, fail_on: str = "fail") -> ExitCode:
