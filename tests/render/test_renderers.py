@@ -165,3 +165,16 @@ def test_verdicts() -> None:
 def test_schema_stage_vocabulary_matches_stages() -> None:
     schema = json.loads(resources.files("wsdiag").joinpath("schema/report-v2.json").read_text())
     assert schema["$defs"]["result"]["properties"]["stage"]["enum"] == [s.value for s in Stage]
+
+
+def test_an_interrupted_verdict_is_red_whatever_ran() -> None:
+    report = Report(command="check", target="mt1", interrupted=True)
+    report.results.append(StageResult(Stage.RESOLVE, "ws-mt1.pusher.com", Status.OK, "2 IPv4"))
+    out = io.StringIO()
+    console = Console(file=out, width=80, color_system="standard", force_terminal=False)
+    renderer = ConsoleRenderer(console, err_console=Console(file=io.StringIO()))
+    renderer.start(report)
+    renderer.finish(report, 130)
+    verdict_line = out.getvalue().splitlines()[-1]
+    assert "INTERRUPTED: mt1" in verdict_line
+    assert "\x1b[1;31m" in verdict_line  # bold red, not the green of its ok results

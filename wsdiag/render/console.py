@@ -100,6 +100,7 @@ class ConsoleRenderer:
                 lines += _details_block(result, width)
         lines += _explanation(report, width, debug=self.debug)
         style = {Status.OK: "bold green", Status.WARN: "bold yellow"}.get(report.status, "bold red")
+        style = "bold red" if report.interrupted else style
         lines += styled(wrap(verdict(report), width, hang="  "), style)
         self._print(lines)
 
