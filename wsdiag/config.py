@@ -24,7 +24,6 @@ import contextlib
 import os
 import re
 import stat
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -253,6 +252,8 @@ def _typed_like(current: object, value: str) -> object:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Readers see the old file or the new one, never half of one; private from the start."""
+    import tempfile  # only here: every run imports this module to read its profile
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
