@@ -83,14 +83,26 @@ def time_reader(command: list[str], server: BurstServer, count: int, *, check_or
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert process.stdout is not None
     received, expected, in_order, last = 0, 0, True, time.perf_counter()
+    peak = 0.0
     for line in process.stdout:
         last = time.perf_counter()
         received += 1
         if check_order and in_order:
             seq = json.loads(line)["data"]["seq"]
             in_order, expected = seq == expected, seq + 1
-    # wait4 reports this child's own peak memory (ru_maxrss, KiB on Linux).
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+        if received % 5000 == 0:
+            peak = max(peak, _peak_rss_mb(process.pid))
+    process.wait(timeout=60)
     started = server.subscribed_at[-1] if server.subscribed_at else last
-    return Run(count / max(last - started, 1e-9), received, in_order, usage.ru_maxrss / 1024)
+    return Run(count / max(last - started, 1e-9), received, in_order, peak or None)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The reader's peak resident memory so far (VmHWM; sampled while it runs, as the
+    rusage of a forked child also counts the parent's pages from before exec)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((x for x in status.splitlines() if x.startswith("VmHWM:")), None)
+    return int(line.split()[1]) / 1024 if line else 0.0

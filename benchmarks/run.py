@@ -3,14 +3,19 @@
     .venv/bin/python -m benchmarks.run            # all sections
     .venv/bin/python -m benchmarks.run startup    # one section: startup, answer, tail
 
-startup  `wsdiag --help`, `--version` and a TAB completion vs `python -c pass` (the
-         interpreter alone) and `python -c "import click"` (the floor for a click CLI).
+startup  `wsdiag --help`, `--version` and a TAB completion vs `python -c "import click"`
+         (the floor for a click CLI) and `python -c pass` (the interpreter alone).
 answer   time to a verdict against a local soketi: `wsdiag connect` (every layer up to
          the Pusher handshake) vs the same handshake with bare websocket-client and
-         vs `curl` sending the upgrade (one layer, no Pusher); then the delivery latency
-         wsdiag reports direct and through tinyproxy, side by side.
-tail     events per second through `wsdiag tail --json` vs a bare websocket-client
-         reader of the same burst, both against soketi.
+         vs `curl` sending the upgrade (one layer, no Pusher); `check` with credentials
+         vs `wsdiag --help`; the delivery latency wsdiag reports direct and through
+         tinyproxy; the ping RTT it reports through a relay adding 25 ms each way vs a
+         bare websocket-client ping through the same relay.
+tail     events per second of one loopback burst (benchmarks/burst.py; 100,000 events of
+         ~100 B and 10,000 of ~10 KB) read by a bare websocket-client loop doing the same
+         work (the baseline), node's `ws` client (when installed), `wsdiag tail --json`
+         and console `tail`, every event checked in order; then tail's peak memory at
+         100,000 and 1,000,000 events.
 
 Figures are medians of several runs. They measure, they do not assert: tests check
 behaviour, and a slow CI machine must not fail the build.
@@ -49,17 +54,13 @@ def row(label: str, value: float, baseline: float, unit: str = "ms") -> None:
 
 
 def startup(runs: int = 15) -> None:
-    print("startup (median of", runs, "runs; ratio to `python -c pass`)")
-    interpreter = median_ms(lambda: timed([PYTHON, "-c", "pass"]), runs)
-    row("python -c pass (baseline)", interpreter, interpreter)
-    row(
-        'python -c "import click"',
-        median_ms(lambda: timed([PYTHON, "-c", "import click"]), runs),
-        interpreter,
-    )
+    print(f"startup (median of {runs} runs; ratio to `python -c 'import click'`, the floor)")
+    click_floor = median_ms(lambda: timed([PYTHON, "-c", "import click"]), runs)
+    row('python -c "import click" (baseline)', click_floor, click_floor)
+    row("python -c pass", median_ms(lambda: timed([PYTHON, "-c", "pass"]), runs), click_floor)
     wsdiag = [PYTHON, "-m", "wsdiag"]
-    row("wsdiag --help", median_ms(lambda: timed([*wsdiag, "--help"]), runs), interpreter)
-    row("wsdiag --version", median_ms(lambda: timed([*wsdiag, "--version"]), runs), interpreter)
+    row("wsdiag --help", median_ms(lambda: timed([*wsdiag, "--help"]), runs), click_floor)
+    row("wsdiag --version", median_ms(lambda: timed([*wsdiag, "--version"]), runs), click_floor)
     complete = {
         **ENV,
         "_WSDIAG_COMPLETE": "bash_complete",
@@ -69,7 +70,7 @@ def startup(runs: int = 15) -> None:
     row(
         "wsdiag <TAB> (bash completion)",
         median_ms(lambda: timed(wsdiag, complete), runs),
-        interpreter,
+        click_floor,
     )
 
 
@@ -115,7 +116,17 @@ def answer(runs: int = 10) -> None:
         )
         check = [PYTHON, "-m", "wsdiag", "check", server.ws_url, "--key", server.key, "--json"]
         row("wsdiag check (+ 5 pings)", median_ms(lambda: timed(check), runs), bare)
+        help_wall = median_ms(lambda: timed([PYTHON, "-m", "wsdiag", "--help"]), runs)
+        full = [*check, "--app-id", server.app_id, "--secret", server.secret]
+        print(f"check with credentials (median of {runs}; ratio to `wsdiag --help`)")
+        row("wsdiag --help (baseline)", help_wall, help_wall)
+        row(
+            "wsdiag check with credentials (every stage)",
+            median_ms(lambda: timed(full), runs),
+            help_wall,
+        )
         _latency_through_a_proxy(server)
+    _ping_accuracy()
 
 
 def _delivery_median(server: Any, *extra: str) -> float:
@@ -155,93 +166,125 @@ def _latency_through_a_proxy(server: Any, runs: int = 5) -> None:
     row("delivery median, through tinyproxy", proxied, direct)
 
 
-BARE_READER = """
-import json, sys, time, websocket
+BARE_PING = """
+import json, statistics, sys, time, websocket
 ws = websocket.create_connection(sys.argv[1], timeout=10)
 ws.recv()
-ws.send(json.dumps({"event": "pusher:subscribe", "data": {"channel": "bench"}}))
-ws.recv()
-print("ready", flush=True)
-count, want = 0, int(sys.argv[2])
-while count < want:
-    if json.loads(ws.recv()).get("event") == "tick":
-        count += 1
-print(count)
+samples = []
+for _ in range(int(sys.argv[2])):
+    started = time.perf_counter()
+    ws.send(json.dumps({"event": "pusher:ping", "data": {}}))
+    while json.loads(ws.recv()).get("event") != "pusher:pong":
+        pass
+    samples.append((time.perf_counter() - started) * 1000)
+print(statistics.median(samples))
 """
 
 
-def tail(events: int = 5000) -> None:
-    print(f"tail throughput: a burst of {events} events over the HTTP API (ratio to bare reader)")
-    with _soketi() as server:
-        url = f"{server.ws_url}/app/{server.key}?protocol=7&client=bench&version=0"
-        bare = _burst(
-            server, [PYTHON, "-c", BARE_READER, url, str(events)], events, wait_ready=True
+def _ping_accuracy(delay_ms: float = 25.0, pings: int = 20, runs: int = 5) -> None:
+    """The ping RTT wsdiag reports through a relay adding ``delay_ms`` each way, beside a bare
+    websocket-client ping through the same relay: reporting must add nothing of its own."""
+    from benchmarks.delay import delay_relay
+
+    print(f"reported ping RTT through a relay adding {delay_ms:g} ms each way (median of {runs})")
+    with _soketi() as server, delay_relay((server.host, server.port), delay_ms / 1000) as port:
+        url = f"ws://127.0.0.1:{port}"
+        app = f"{url}/app/{server.key}?protocol=7&client=bench&version=0"
+
+        def bare() -> float:
+            done = subprocess.run(
+                [PYTHON, "-c", BARE_PING, app, str(pings)],
+                capture_output=True,
+                text=True,
+                env=ENV,
+                timeout=60,
+                check=False,
+            )
+            return float(done.stdout.strip())
+
+        def reported() -> float:
+            command = [PYTHON, "-m", "wsdiag", "connect", url, "--key", server.key]
+            done = subprocess.run(
+                [*command, "--pings", str(pings), "--json", "--timeout", "5"],
+                capture_output=True,
+                text=True,
+                env=ENV,
+                timeout=60,
+                check=False,
+            )
+            results = json.loads(done.stdout)["results"]
+            return float(next(r["details"]["median"] for r in results if r["stage"] == "ping"))
+
+        baseline = statistics.median(bare() for _ in range(runs))
+        figure = statistics.median(reported() for _ in range(runs))
+    row("bare websocket-client ping (baseline)", baseline, baseline)
+    row("wsdiag connect, reported ping median", figure, baseline)
+    print(f"  {'difference':<44} {figure - baseline:>+9.2f} ms")
+
+
+def tail(events: int = 100_000, million: bool = True) -> None:
+    """Readers of one loopback burst, side by side; ratios to the bare websocket-client loop."""
+    from benchmarks.burst import BARE_READER, NODE_READER, burst_server, node_ws_module, time_reader
+
+    node = node_ws_module()
+    for payload, count in ((100, events), (10_000, events // 10)):
+        print(f"tail throughput: {count:,} events of ~{payload:,} B burst from a loopback server")
+        with burst_server(count, payload) as server:
+            url = f"ws://127.0.0.1:{server.port}"
+            app = f"{url}/app/k?protocol=7&client=bench&version=0"
+            tail_cmd = [PYTHON, "-m", "wsdiag", "tail", url, "bench", "--key", "k"]
+            readers = [
+                (
+                    "bare websocket-client loop (baseline)",
+                    [PYTHON, "-c", BARE_READER, app, str(count)],
+                    True,
+                ),
+                ("wsdiag tail --json", [*tail_cmd, "--json", "--count", str(count)], True),
+                ("wsdiag tail (console)", [*tail_cmd, "--count", str(count)], False),
+            ]
+            if node:
+                readers.insert(
+                    1, ("node ws client", ["node", "-e", NODE_READER, app, str(count), node], True)
+                )
+            baseline = None
+            for label, command, ordered in readers:
+                run = time_reader(command, server, count, check_order=ordered)
+                baseline = baseline or run.events_per_s
+                lost = (
+                    ""
+                    if run.received == count and run.in_order
+                    else f"  LOSS/ORDER: {run.received:,}"
+                )
+                row(label, run.events_per_s, baseline, "ev/s")
+                if lost or run.peak_rss_mb:
+                    print(f"  {'':<44} peak {run.peak_rss_mb or 0:.1f} MB{lost}")
+        if not node:
+            print("  (node or its ws package not installed: no node figure)")
+    if million:
+        _tail_memory()
+
+
+def _tail_memory() -> None:
+    """Peak memory of tail --json over 100,000 and 1,000,000 events: flat means no growth."""
+    from benchmarks.burst import burst_server, time_reader
+
+    print("tail --json memory (peak RSS; flat means nothing kept per event)")
+    peaks = []
+    for count in (100_000, 1_000_000):
+        with burst_server(count, 100) as server:
+            url = f"ws://127.0.0.1:{server.port}"
+            command = [PYTHON, "-m", "wsdiag", "tail", url, "bench", "--key", "k", "--json"]
+            run = time_reader([*command, "--count", str(count)], server, count, check_order=True)
+        peaks.append(run.peak_rss_mb or 0.0)
+        ok = run.received == count and run.in_order
+        print(
+            f"  {count:>9,} events: peak {peaks[-1]:.1f} MB, {'0 lost, in order' if ok else 'LOSS'}"
         )
-        row("bare websocket-client reader (baseline)", bare, bare, "ev/s")
-        tail_cmd = [
-            PYTHON,
-            "-m",
-            "wsdiag",
-            "tail",
-            server.ws_url,
-            "bench",
-            "--key",
-            server.key,
-            "--json",
-            "--count",
-            str(events),
-        ]
-        row("wsdiag tail --json", _burst(server, tail_cmd, events, wait_ready=False), bare, "ev/s")
-
-
-def _burst(server: Any, command: list[str], events: int, *, wait_ready: bool) -> float:
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV
-    )
-    if wait_ready:
-        assert process.stdout is not None
-        process.stdout.readline()
-    else:
-        time.sleep(1.5)  # tail starts, connects and subscribes well within this
-    started = time.perf_counter()
-    _publish(server, events)
-    process.communicate(timeout=300)
-    return events / (time.perf_counter() - started)
-
-
-def _publish(server: Any, events: int) -> None:
-    batch = ROOT / ".testbed" / "bench-batch.jsonl"
-    batch.write_text(
-        "".join(
-            json.dumps({"name": "tick", "data": json.dumps({"n": n})}) + "\n" for n in range(events)
-        )
-    )
-    subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "wsdiag",
-            "publish",
-            server.ws_url,
-            "bench",
-            "--batch",
-            str(batch),
-            "--app-id",
-            server.app_id,
-            "--key",
-            server.key,
-            "--secret",
-            server.secret,
-            "-q",
-        ],
-        env=ENV,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    print(f"  {'growth from 100k to 1M':<44} {peaks[1] - peaks[0]:>+9.1f} MB")
 
 
 SECTIONS = {"startup": startup, "answer": answer, "tail": tail}
+
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(SECTIONS):

@@ -27,6 +27,7 @@ EXIT_STATUS = {
     ExitCode.CHECK_FAILED: "A check failed; the report names the first failure, cause and fix.",
     ExitCode.USAGE: "Usage error: bad arguments or options; nothing was checked or sent.",
     ExitCode.INTERRUPTED: "Interrupted with Ctrl-C; what was measured so far is printed.",
+    ExitCode.TERMINATED: "tail ended by SIGTERM; as on Ctrl-C, its summary is printed.",
 }
 # Every variable wsdiag reads, by name (tests/test_docgen.py greps the package for
 # reads and fails on one missing here). A key may name several spellings.

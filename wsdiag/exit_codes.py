@@ -13,3 +13,4 @@ class ExitCode(IntEnum):
     CHECK_FAILED = 1  # at least one check failed: the report names the first failure
     USAGE = 2  # bad arguments or options: nothing was checked
     INTERRUPTED = 130  # Ctrl-C: what was measured so far is still printed
+    TERMINATED = 143  # SIGTERM (128 + 15): tail ends as on Ctrl-C, summary included

@@ -156,3 +156,23 @@ def test_tail_json_into_head_exits_quietly(tmp_path: Path) -> None:
     assert json.loads(first)["data"] == {"n": 0}
     assert wsdiag.returncode == 0, err
     assert "Traceback" not in err and "Broken pipe" not in err and "Exception" not in err
+
+
+def test_sigterm_ends_tail_like_ctrl_c(tmp_path: Path) -> None:
+    """issue 14: `kill` (docker stop, a CI timeout) gets the summary and exit 143, not a
+    silent death; every event received before it was printed."""
+    script = Script(actions=[established()], after_subscribe=[channel_event("c", "e", {"n": 1})])
+    with scripted_server(script) as server:
+        url = f"ws://127.0.0.1:{server.port}"
+        process = start_wsdiag("tail", url, "c", "--key", "k", "--json", home=tmp_path)
+        assert process.stderr is not None
+        deadline = time.monotonic() + 10
+        seen = ""
+        while "subscribed" not in seen and time.monotonic() < deadline:
+            seen += process.stderr.readline()
+        time.sleep(0.3)  # the event after the subscription
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 143, err
+    assert json.loads(out.splitlines()[0])["data"] == {"n": 1}
+    assert "1 event(s)" in err  # the summary

@@ -174,9 +174,14 @@ class TailSession:
 
         info = explain_code(code, self_hosted=self._endpoint.self_hosted)
         if info.reconnect == "give_up":
-            self.summary.fatal = f"{code} {info.title}: {info.meaning}"
+            # The disconnect line before this one explained the code and its fix: say
+            # once that tail stops, not the explanation again (issue 14).
+            self.summary.fatal = f"{code} {info.title}"
             self._emit(
-                Observed.STATE, state="failed", message=self.summary.fatal, fix=info.fix, code=code
+                Observed.STATE,
+                state="failed",
+                message=f"gave up: pusher-js does not reconnect after {code} {info.title}",
+                code=code,
             )
             return None
         if info.reconnect == "tls" and not self._endpoint.tls:
@@ -280,12 +285,13 @@ class TailSession:
                 code=4201,
             )
             return 0.0
-        self._emit(
-            Observed.STATE,
-            state="disconnected",
-            message=f"connection closed: {closed.reason or 'no reason given'}",
-            code=closed.code,
-        )
+        message = f"connection closed: {closed.reason or 'no reason given'}"
+        fix = None
+        if closed.next_step == "give_up":  # the last word on this connection: explain it here
+            info = explain_code(closed.code, self_hosted=self._endpoint.self_hosted)
+            message = f"{closed.code} {info.title}: {info.cause(closed.reason)}"
+            fix = info.fix
+        self._emit(Observed.STATE, state="disconnected", message=message, fix=fix, code=closed.code)
         return self._policy(closed.code, None)
 
     def _handle(self, event: PusherEvent) -> None:
@@ -357,7 +363,16 @@ def _presence_members(data: Any) -> tuple[dict[str, Any], ...] | None:
 
 
 def _one_line(result: StageResult) -> str:
-    """Summary and cause, without saying the same thing twice."""
+    """Summary and cause, without saying the same thing twice.
+
+    A close code's cause quotes the server's message, which the summary carries
+    too ("4001 app does not exist: <message>"): then the code and title lead and
+    the cause follows, the message said once.
+    """
     if not result.cause or result.cause in result.summary or result.summary in result.cause:
         return result.cause or result.summary
+    code = result.outcome.close_code if isinstance(result.outcome, Handshake) else None
+    if code is not None and "the server said" in result.cause:
+        title = result.summary.split(":", 1)[0]
+        return f"{title}: {result.cause}"
     return f"{result.summary} — {result.cause}"

@@ -7,6 +7,7 @@ TARGET is required here (it comes before the channel names); ``-`` means
 from __future__ import annotations
 
 import json
+import signal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -466,7 +467,8 @@ def tail(
     credentials = run.credentials()
     for warning in credentials.warnings():
         click.echo(f"note: {warning}", err=True)  # as check's notes (issue 14)
-    master_key = _master_key(encryption_master_key)
+    # The flag, else the setting (PUSHER_ENCRYPTION_MASTER_KEY, env file, profile), as publish.
+    master_key = _master_key(encryption_master_key or run.settings.value("encryption_master_key"))
     check = run.check_options(resolved, announce=True, auth_endpoint=auth_endpoint)
     _start_trace(debug, credentials.secret)
     renderer = _tail_renderer(as_json, full)
@@ -485,19 +487,30 @@ def tail(
         sink=renderer.on_event,
         flush=renderer.flush,
     )
-    interrupted = False
+    stopped_by: ExitCode | None = None
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)  # `kill`, docker stop, CI timeouts
     try:
         summary = session.run()
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as stop:
+        stopped_by = ExitCode.TERMINATED if isinstance(stop, Terminated) else ExitCode.INTERRUPTED
         summary = session.summary
         summary.ended = summary.ended or None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     renderer.finish(summary)
-    if interrupted:
-        code = ExitCode.INTERRUPTED
+    if stopped_by is not None:
+        code = stopped_by
     else:
         code = ExitCode.CHECK_FAILED if summary.failed else ExitCode.OK
     click.get_current_context().exit(int(code))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is so that tail ends as on Ctrl-C (issue 14)."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 def _master_key(text: str | None) -> bytes | None:

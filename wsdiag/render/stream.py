@@ -98,6 +98,8 @@ def _plain_line(event: TailEvent) -> str:
     text = f"{stamp} {event.kind}"
     if event.channel:
         text += f" {event.channel}"
+    if event.event:  # a warning about one event (it could not be decrypted) names it
+        text += f" {event.event}"
     if event.message:
         text += f": {event.message}"
     if event.code:
