@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import Outcome, expect, run_wsdiag, user_environment
+from tests.faults.harness import Outcome, expect, run_wsdiag, startup_s, user_environment
 from tests.servers.dns import DnsServer, closed_udp_port, dns_server
 from tests.servers.netns import ClientNamespace, client_namespace
 
@@ -102,7 +102,7 @@ def test_closed_resolver_port_is_unreachable_not_silent(tmp_path: Path) -> None:
         home=tmp_path,
     )
     record = expect("dns.resolver_unreachable", outcome, within=5)
-    assert outcome.elapsed < 2.5, outcome.describe()
+    assert outcome.elapsed < 2.5 + startup_s(), outcome.describe()
     assert f"127.0.0.1:{port}" in record["summary"] and "ECONNREFUSED" in record["summary"]
     assert record["details"]["unreachable"] == [
         {"resolver": f"127.0.0.1:{port}", "errno": "ECONNREFUSED", "error": "Connection refused"}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.faults.harness import GRACE_S, Outcome, expect, run_json
+from tests.faults.harness import GRACE_S, Outcome, expect, run_json, startup_s
 from tests.faults.matrix import BY_ID
 from tests.servers.dns import dns_server
 from tests.servers.pusher_script import (
@@ -145,7 +145,7 @@ def test_1006_in_the_middle_of_a_tail(tmp_path: Path) -> None:
         subscribes = [m for m in server.received if "pusher:subscribe" in m]
     context = outcome.describe()
     assert outcome.exit_code == BY_ID["pusher.tail_1006"].exit_code, context
-    assert outcome.elapsed < duration + GRACE_S, context
+    assert outcome.elapsed < duration + GRACE_S + startup_s(), context
     events = [json.loads(line) for line in outcome.stdout.splitlines()]
     assert [e["data"]["n"] for e in events] == [1, 2], context
     assert len(subscribes) == 2, "the channel must be subscribed again after the reconnect"

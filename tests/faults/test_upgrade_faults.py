@@ -16,6 +16,7 @@ from tests.faults.harness import (
     run_json,
     run_wsdiag,
     start_wsdiag,
+    startup_s,
 )
 from tests.servers.nginx import start_nginx, upgrade_proxy
 from tests.servers.proxy import reverse_proxy
@@ -227,7 +228,7 @@ def test_a_plain_server_that_closes_is_not_called_tls(tmp_path: Path) -> None:
     kinds = [r["kind"] for r in document["results"]]
     assert "ws_closed" in kinds, outcome.describe()
     assert "ws_plain_to_tls_port" not in kinds, outcome.describe()
-    assert outcome.elapsed <= 2 * TIMEOUT + GRACE_S, outcome.describe()
+    assert outcome.elapsed <= 2 * TIMEOUT + GRACE_S + startup_s(), outcome.describe()
 
 
 # ---- a URL path is the server's path prefix (issue 9, defect 11) -----------------------------
