@@ -64,6 +64,31 @@ def forward_proxy(
 
 @contextlib.contextmanager
 def _tinyproxy(workdir: Path, extra: str, namespace: str | None = None) -> Iterator[int]:
+    # tinyproxy cannot listen on port 0 and say which port it got, so a free port is
+    # picked and handed to it; another process may take it in between. Then tinyproxy
+    # exits (cannot bind) and a fresh port is tried: the race costs a retry, not a test.
+    for attempt in range(5):
+        try:
+            process, port = _start_tinyproxy(workdir, extra, namespace)
+        except PortTaken:
+            if attempt == 4:
+                raise
+            continue
+        try:
+            yield port
+        finally:
+            process.kill()
+            process.wait(timeout=5)
+        return
+
+
+class PortTaken(RuntimeError):
+    """tinyproxy could not listen on the port it was given."""
+
+
+def _start_tinyproxy(
+    workdir: Path, extra: str, namespace: str | None
+) -> tuple[subprocess.Popen[bytes], int]:
     binary = require_tinyproxy()
     port = free_port()
     config = workdir / f"tinyproxy-{port}.conf"
@@ -84,19 +109,23 @@ def _tinyproxy(workdir: Path, extra: str, namespace: str | None = None) -> Itera
             run_in_namespace(namespace, _wait_listening, port, process)
         else:
             _wait_listening(port, process)
-        yield port
-    finally:
+        # Something answered on the port: it is tinyproxy only if tinyproxy still runs.
+        time.sleep(0.05)
+        if process.poll() is not None:
+            raise PortTaken(f"port {port} was taken before tinyproxy could listen on it")
+    except BaseException:
         process.kill()
         process.wait(timeout=5)
+        raise
+    return process, port
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"tinyproxy exited: {process.stderr.read() if process.stderr else ''}"
-            )
+            said = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise PortTaken(f"tinyproxy exited: {said}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.05)
