@@ -415,7 +415,8 @@ class Invocation:
         """Load the CAs to trust once, up front (issue 9): a bad bundle is a usage error.
 
         --ca-bundle is checked even with --insecure (the user named it); the
-        environment's bundles are not then, as nothing is verified. The source
+        environment's bundles are not then, as nothing is verified, nor for a run
+        that speaks no TLS (ws:// and http:// only), which never reads them. The source
         is kept as a note when it came from the environment and TLS is spoken.
         """
         from wsdiag.trust import Origin, TrustError, ca_source, check_source
@@ -427,6 +428,8 @@ class Invocation:
         speaks_tls = any(e and e.tls for e in endpoints) or (auth_endpoint or "").startswith(
             "https:"
         )
+        if source.from_environment and not speaks_tls:
+            return  # the shell's bundle is not used by a run that speaks no TLS: not judged
         if source.origin is Origin.CERTIFI:
             # Our own dependency, not the user's file: nothing to judge up front. When TLS
             # will be spoken, load it on a daemon thread while DNS and TCP run; the TLS
