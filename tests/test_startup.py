@@ -20,15 +20,15 @@ try:
     main(sys.argv[1:])
 except SystemExit as stop:
     code = stop.code
-loaded = sorted({name.split('.')[0] for name in sys.modules})
-print('LOADED=' + ','.join(loaded), file=sys.stderr)
+print('LOADED=' + ','.join(sorted(sys.modules)), file=sys.stderr)
 sys.exit(code)
 """
 
 
-def run_probe(
+def run_probe_modules(
     *args: str, env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """The probe's process, and the full name of every module it imported."""
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, *args],
         capture_output=True,
@@ -39,6 +39,14 @@ def run_probe(
     )
     line = next(x for x in proc.stderr.splitlines() if x.startswith("LOADED="))
     return proc, set(line.removeprefix("LOADED=").split(","))
+
+
+def run_probe(
+    *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """The probe's process, and the top-level packages it imported."""
+    proc, modules = run_probe_modules(*args, env=env)
+    return proc, {name.split(".")[0] for name in modules}
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["check", "--help"], ["tls", "-h"]])

@@ -12,27 +12,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import run_wsdiag
+from tests.faults.harness import Outcome, run_wsdiag
 from tests.servers.burst import burst_server
 
 EVENTS = 20_000
 
 
+def tail_burst(tmp_path: Path, count: int, payload_bytes: int, *extra: str) -> Outcome:
+    """``wsdiag tail`` until ``count`` events of a fresh burst server have arrived."""
+    with burst_server(count, payload_bytes) as server:
+        url = f"ws://127.0.0.1:{server.port}"
+        args = ["tail", url, "bench", "--key", "k", "--count", str(count), *extra]
+        return run_wsdiag(*args, home=tmp_path)
+
+
 @pytest.mark.parametrize("payload_bytes", [100, 10_000])
 def test_ndjson_has_every_event_in_order(tmp_path: Path, payload_bytes: int) -> None:
     count = EVENTS if payload_bytes < 1000 else 2_000
-    with burst_server(count, payload_bytes) as server:
-        outcome = run_wsdiag(
-            "tail",
-            f"ws://127.0.0.1:{server.port}",
-            "bench",
-            "--key",
-            "k",
-            "--json",
-            "--count",
-            str(count),
-            home=tmp_path,
-        )
+    outcome = tail_burst(tmp_path, count, payload_bytes, "--json")
     assert outcome.exit_code == 0, outcome.describe()
     lines = outcome.stdout.splitlines()
     assert [json.loads(line)["data"]["seq"] for line in lines] == list(range(count))
@@ -43,17 +40,7 @@ def test_ndjson_has_every_event_in_order(tmp_path: Path, payload_bytes: int) -> 
 
 
 def test_console_prints_one_line_per_event(tmp_path: Path) -> None:
-    with burst_server(EVENTS, 100) as server:
-        outcome = run_wsdiag(
-            "tail",
-            f"ws://127.0.0.1:{server.port}",
-            "bench",
-            "--key",
-            "k",
-            "--count",
-            str(EVENTS),
-            home=tmp_path,
-        )
+    outcome = tail_burst(tmp_path, EVENTS, 100)
     assert outcome.exit_code == 0, outcome.describe()
     lines = outcome.stdout.splitlines()
     assert len(lines) == EVENTS
@@ -65,12 +52,8 @@ def test_console_prints_one_line_per_event(tmp_path: Path) -> None:
 
 
 def test_console_cuts_long_data_with_a_marker_and_full_prints_it_all(tmp_path: Path) -> None:
-    with burst_server(3, 5_000) as server:
-        common = ["tail", f"ws://127.0.0.1:{server.port}", "bench", "--key", "k", "--count", "3"]
-        cut = run_wsdiag(*common, home=tmp_path)
-    with burst_server(3, 5_000) as server:
-        common[1] = f"ws://127.0.0.1:{server.port}"
-        full = run_wsdiag(*common, "--full", home=tmp_path)
+    cut = tail_burst(tmp_path, 3, 5_000)
+    full = tail_burst(tmp_path, 3, 5_000, "--full")
     assert cut.exit_code == 0 and full.exit_code == 0, cut.describe() + full.describe()
     assert len(cut.stdout.splitlines()) == 3
     assert all(

@@ -3,38 +3,17 @@ command name import no command module, and a command still runs and completes in
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
+from tests.test_startup import run_probe_modules
 from wsdiag.cli import LAZY_COMMANDS
 
-PROBE = """
-import sys
-from wsdiag.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-print('LOADED=' + ','.join(sorted(m for m in sys.modules if m.startswith('wsdiag'))),
-      file=sys.stderr)
-"""
 COMMAND_MODULES = {module for module, _ in LAZY_COMMANDS.values()}
 
 
 def loaded_by(*args: str, env: dict[str, str] | None = None) -> tuple[str, set[str]]:
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-    line = next(x for x in proc.stderr.splitlines() if x.startswith("LOADED="))
-    return proc.stdout, set(line.removeprefix("LOADED=").split(","))
+    proc, modules = run_probe_modules(*args, env=env)
+    return proc.stdout, {m for m in modules if m.startswith("wsdiag")}
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"]])

@@ -62,27 +62,10 @@ def relay(
     listener: socket.socket, upstream: tuple[str, int], context: ssl.SSLContext | None = None
 ) -> Iterator[None]:
     """Serve ``listener`` (bound and listening) until the block ends."""
-    stop = threading.Event()
-    listener.settimeout(0.2)
+    from tests.servers.tls import serve_connections
 
-    def accept_loop() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=_serve_one, args=(conn, upstream, context), daemon=True).start()
-
-    thread = threading.Thread(target=accept_loop, daemon=True)
-    thread.start()
-    try:
+    with serve_connections(listener, lambda conn, _stop: _serve_one(conn, upstream, context)):
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
 
 
 def listening_socket(address: str, port: int) -> socket.socket:

@@ -58,26 +58,25 @@ def _names(channel: str | None, event: str | None) -> str:
     return f'"channel":{_encode(channel)},"event":{_encode(event)},'
 
 
-class NdjsonTailRenderer:
-    """NDJSON on stdout, written a block at a time: ``flush`` when the socket has nothing
-    more buffered (TailSession calls it), so ``| jq`` stays live and a burst is not one
-    write per line."""
+class _BlockWriter:
+    """Event lines held and written a block at a time: ``flush`` when the socket has nothing
+    more buffered (TailSession calls it), so ``| jq`` stays live and a burst is not one write
+    per line. Anything for stderr first flushes stdout, to keep the order things happened in."""
 
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None, err: TextIO | None) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self._pending: list[str] = []
-        self._stamp = _Timestamps()
 
-    def on_event(self, event: TailEvent) -> None:
-        if event.kind is Observed.EVENT:
-            self._pending.append(ndjson_line(event, self._stamp))
-            if len(self._pending) >= PENDING_LINES:
-                self.flush()
-        else:
-            self.flush()  # keep stdout and stderr in the order things happened
-            self.err.write(_plain_line(event) + "\n")
-            self.err.flush()
+    def _hold(self, line: str) -> None:
+        self._pending.append(line)
+        if len(self._pending) >= PENDING_LINES:
+            self.flush()
+
+    def _say(self, lines: list[str]) -> None:
+        self.flush()
+        self.err.write("\n".join(lines) + "\n")
+        self.err.flush()
 
     def flush(self) -> None:
         if self._pending:
@@ -88,9 +87,21 @@ class NdjsonTailRenderer:
 
     def finish(self, summary: TailSummary) -> None:
         self.flush()
-        for line in summary.lines():
-            self.err.write(line + "\n")
-        self.err.flush()
+        self._say(summary.lines())
+
+
+class NdjsonTailRenderer(_BlockWriter):
+    """NDJSON on stdout, app events only; states and warnings as plain lines on stderr."""
+
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        super().__init__(out, err)
+        self._stamp = _Timestamps()
+
+    def on_event(self, event: TailEvent) -> None:
+        if event.kind is Observed.EVENT:
+            self._hold(ndjson_line(event, self._stamp))
+        else:
+            self._say([_plain_line(event)])
 
 
 def _plain_line(event: TailEvent) -> str:
@@ -123,7 +134,7 @@ _STYLES = {  # ANSI SGR codes, used only on a terminal and without NO_COLOR
 }
 
 
-class ConsoleTailRenderer:
+class ConsoleTailRenderer(_BlockWriter):
     """One line per event on stdout: time, channel, event, the data compact on the same line
     (cut at MAX_DATA_CHARS with a marker); ``full``: the data pretty-printed below instead.
     States, members and warnings go to stderr, one unwrapped line each. Lines are plain
@@ -139,41 +150,22 @@ class ConsoleTailRenderer:
         full: bool = False,
         colour: bool | None = None,
     ) -> None:
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
+        super().__init__(out, err)
         self.full = full
         self._colour_out = _wants_colour(self.out) if colour is None else colour
         self._colour_err = _wants_colour(self.err) if colour is None else colour
-        self._pending: list[str] = []
         self._clock = _Clock()
 
     def on_event(self, event: TailEvent) -> None:
         if event.kind is Observed.EVENT:
-            self._pending.append(self._event_line(event))
-            if len(self._pending) >= PENDING_LINES:
-                self.flush()
+            self._hold(self._event_line(event))
             return
-        self.flush()  # keep stdout and stderr in the order things happened
         lines = [self._state_line(event)]
         for member in event.members or ():
             info = member.get("user_info")
             shown = f" {_encode(info)}" if info is not None else ""
             lines.append(self._paint(f"    member {member['user_id']}{shown}", "dim", err=True))
-        self.err.write("\n".join(lines) + "\n")
-        self.err.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            self._pending.append("")
-            self.out.write("\n".join(self._pending))
-            self._pending.clear()
-        self.out.flush()
-
-    def finish(self, summary: TailSummary) -> None:
-        self.flush()
-        for line in summary.lines():
-            self.err.write(line + "\n")
-        self.err.flush()
+        self._say(lines)
 
     def _event_line(self, event: TailEvent) -> str:
         head = " ".join(
