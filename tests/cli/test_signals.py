@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -23,10 +24,22 @@ PATIENT = "30"  # every step would wait this long: only Ctrl-C can end the run e
 CREDENTIALS = ["--app-id", "12345", "--key", "app-key", "--secret", "signal-secret"]
 
 
-def interrupt(args: list[str], home: Path, after: float = 1.0) -> tuple[int, str, str, float]:
+Ready = Callable[[subprocess.Popen[str]], bool]
+
+
+def interrupt(args: list[str], home: Path, ready: Ready) -> tuple[int, str, str, float]:
+    """Start wsdiag, wait until ``ready`` says it is inside the stage, then press Ctrl-C.
+
+    Waiting for the stage's own sign (the server saw the query, the handshake, the
+    request) instead of sleeping a fixed time: a slow machine cannot make the signal
+    arrive before the stage began, or after it ended (issue 14).
+    """
     process = start_wsdiag(*args, home=home)
-    time.sleep(after)
-    assert process.poll() is None, f"wsdiag ended before Ctrl-C: {process.communicate()}"
+    deadline = time.monotonic() + 20
+    while not ready(process):
+        assert process.poll() is None, f"wsdiag ended before Ctrl-C: {process.communicate()}"
+        assert time.monotonic() < deadline, "wsdiag never reached the stage"
+        time.sleep(0.02)
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
     try:
@@ -38,25 +51,43 @@ def interrupt(args: list[str], home: Path, after: float = 1.0) -> tuple[int, str
     return process.returncode, out, err, time.monotonic() - sent
 
 
+def syn_sent_to(port: int) -> Ready:
+    """The process is waiting for an answer to its SYN to ``port`` (a DROP firewall)."""
+
+    def ready(process: subprocess.Popen[str]) -> bool:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{process.pid}/net/tcp").read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[2].endswith(f":{port:04X}") and fields[3] == "02":  # SYN_SENT
+                    return True
+        return False
+
+    return ready
+
+
+Scenario = Callable[[Path], AbstractContextManager[tuple[list[str], Ready]]]
+
+
 @contextmanager
-def silent_dns(tmp_path: Path) -> Iterator[list[str]]:
+def silent_dns(tmp_path: Path) -> Iterator[tuple[list[str], Ready]]:
     with dns_server({"slow.wsdiag.test": "silent"}) as dns:
-        yield ["check", "wss://slow.wsdiag.test", "--resolver", f"127.0.0.1:{dns.address[1]}"]
+        args = ["check", "wss://slow.wsdiag.test", "--resolver", f"127.0.0.1:{dns.address[1]}"]
+        yield args, lambda _: bool(dns.queries)
 
 
 @contextmanager
-def filtered_port(tmp_path: Path) -> Iterator[list[str]]:
+def filtered_port(tmp_path: Path) -> Iterator[tuple[list[str], Ready]]:
     with firewalled_host([6001], {6001: "drop"}) as host:
-        yield ["check", f"ws://{host.ipv4}:6001"]
+        yield ["check", f"ws://{host.ipv4}:6001"], syn_sent_to(6001)
 
 
 @contextmanager
-def silent_tls(tmp_path: Path) -> Iterator[list[str]]:
+def silent_tls(tmp_path: Path) -> Iterator[tuple[list[str], Ready]]:
     with (
         tls_server(tmp_path, "silent") as server,
         dns_server({NAME: {"A": [("127.0.0.1", 60)]}}) as dns,
     ):
-        yield [
+        args = [
             "check",
             f"wss://{NAME}:{server.port}",
             "--ca-bundle",
@@ -64,27 +95,30 @@ def silent_tls(tmp_path: Path) -> Iterator[list[str]]:
             "--resolver",
             f"127.0.0.1:{dns.address[1]}",
         ]
+        yield args, lambda _: bool(server.hellos)
 
 
 @contextmanager
-def silent_upgrade(tmp_path: Path) -> Iterator[list[str]]:
+def silent_upgrade(tmp_path: Path) -> Iterator[tuple[list[str], Ready]]:
     with scripted_server(Script(silent=True)) as server:
-        yield ["check", f"ws://127.0.0.1:{server.port}", "--key", "app-key"]
+        args = ["check", f"ws://127.0.0.1:{server.port}", "--key", "app-key"]
+        yield args, lambda _: bool(server.requests)
 
 
 @contextmanager
-def unanswered_pings(tmp_path: Path) -> Iterator[list[str]]:
+def unanswered_pings(tmp_path: Path) -> Iterator[tuple[list[str], Ready]]:
     with scripted_server(Script(actions=[established()], answer_pings=False)) as server:
-        yield ["check", f"ws://127.0.0.1:{server.port}", "--key", "app-key"]
+        args = ["check", f"ws://127.0.0.1:{server.port}", "--key", "app-key"]
+        yield args, lambda _: any("pusher:ping" in m for m in server.received)
 
 
 @contextmanager
-def slow_api(tmp_path: Path) -> Iterator[list[str]]:
+def slow_api(tmp_path: Path) -> Iterator[tuple[list[str], Ready]]:
     with http_api(ApiReply(200, "{}", delay_s=30)) as server:
-        yield ["publish", f"ws://127.0.0.1:{server.port}", "news", "tick", "{}", *CREDENTIALS]
+        args = ["publish", f"ws://127.0.0.1:{server.port}", "news", "tick", "{}", *CREDENTIALS]
+        yield args, lambda _: bool(server.requests)
 
 
-Scenario = Callable[[Path], AbstractContextManager[list[str]]]
 STAGES: dict[str, tuple[Scenario, str | None]] = {  # the stage that was running, if it shows
     "resolve": (silent_dns, None),
     "reach": (filtered_port, "resolve"),
@@ -100,8 +134,10 @@ def test_ctrl_c_prints_the_partial_report_and_exits_130(tmp_path: Path, stage: s
     scenario, finished_stage = STAGES[stage]
     if stage == "reach":
         pytest.importorskip("tests.servers.netns").require_netns()
-    with scenario(tmp_path) as args:
-        code, out, err, stopping = interrupt([*args, "--timeout", PATIENT, "--json"], tmp_path)
+    with scenario(tmp_path) as (args, ready):
+        code, out, err, stopping = interrupt(
+            [*args, "--timeout", PATIENT, "--json"], tmp_path, ready
+        )
     context = f"exit {code} after {stopping:.2f} s\n--- stdout\n{out}\n--- stderr\n{err}"
     assert code == 130, context
     assert stopping < 2, context
@@ -115,8 +151,8 @@ def test_ctrl_c_prints_the_partial_report_and_exits_130(tmp_path: Path, stage: s
 
 
 def test_ctrl_c_in_the_console_says_interrupted(tmp_path: Path) -> None:
-    with silent_upgrade(tmp_path) as args:
-        code, out, err, _ = interrupt([*args, "--timeout", PATIENT], tmp_path)
+    with silent_upgrade(tmp_path) as (args, ready):
+        code, out, err, _ = interrupt([*args, "--timeout", PATIENT], tmp_path, ready)
     assert code == 130
     assert "reach" in out  # the table of what finished
     assert "interrupted" in (out + err).lower()
@@ -125,7 +161,8 @@ def test_ctrl_c_in_the_console_says_interrupted(tmp_path: Path) -> None:
 def test_ctrl_c_ends_tail_with_its_summary(tmp_path: Path) -> None:
     with scripted_server(Script(actions=[established()])) as server:
         args = ["tail", f"ws://127.0.0.1:{server.port}", "news", "--key", "app-key", "--json"]
-        code, out, err, stopping = interrupt(args, tmp_path)
+        subscribed = lambda _: any("pusher:subscribe" in m for m in server.received)  # noqa: E731
+        code, out, err, stopping = interrupt(args, tmp_path, subscribed)
     assert code == 130, err
     assert stopping < 2
     assert out == ""  # NDJSON stdout carries events only

@@ -14,7 +14,7 @@ import struct
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +27,9 @@ NAME = "ws-test.wsdiag.invalid"
 class TlsServer:
     port: int
     ca_bundle: str  # PEM of the CA that signed the server's certificate
+    # One entry per ClientHello a "silent" server swallowed: a test can wait for the
+    # client to be inside its handshake instead of sleeping.
+    hellos: list[int] = field(default_factory=list)
 
 
 def make_context(
@@ -92,11 +95,18 @@ def serve_connections(listener: socket.socket, handle: Handler) -> Iterator[None
 
 
 def _handle(
-    conn: socket.socket, stop: threading.Event, behaviour: str, context: ssl.SSLContext | None
+    conn: socket.socket,
+    stop: threading.Event,
+    behaviour: str,
+    context: ssl.SSLContext | None,
+    hellos: list[int],
 ) -> None:
     try:
         conn.settimeout(5)
-        if behaviour == "silent":  # accept TCP, never answer the ClientHello
+        if behaviour == "silent":  # accept TCP, read the ClientHello, never answer it
+            with contextlib.suppress(OSError):
+                if hello := conn.recv(4096):
+                    hellos.append(len(hello))
             stop.wait(30)
         elif behaviour == "plaintext":  # an HTTP server on the TLS port
             conn.recv(4096)
@@ -134,10 +144,10 @@ def tls_server(
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
-    with serve_connections(
-        listener, functools.partial(_handle, behaviour=behaviour, context=context)
-    ):
-        yield TlsServer(int(listener.getsockname()[1]), str(bundle))
+    server = TlsServer(int(listener.getsockname()[1]), str(bundle))
+    handle = functools.partial(_handle, behaviour=behaviour, context=context, hellos=server.hellos)
+    with serve_connections(listener, handle):
+        yield server
 
 
 def days_from_now(days: float) -> datetime:
