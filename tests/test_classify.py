@@ -9,9 +9,11 @@ import ssl
 import pytest
 
 from wsdiag.classify import (
+    classify_api_status,
     classify_connect_error,
     classify_dial,
     classify_tls,
+    classify_upgrade_status,
     tls_verify_kind,
 )
 from wsdiag.dialer import Attempt, DialError
@@ -141,3 +143,49 @@ def test_a_failed_race_names_every_address_tried() -> None:
     found = classify_dial(DialError("connect", refused, "::1", attempts), "h", 443, 5.0)
     assert found.kind is ErrorKind.TCP_REFUSED
     assert "[::1]:443, 127.0.0.1:443" in found.cause
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (401, '{"error":"Invalid signature"}', ErrorKind.API_UNAUTHORIZED),
+        (
+            401,
+            "Timestamp expired: Given timestamp (1) not within 600s",
+            ErrorKind.API_TIMESTAMP_EXPIRED,
+        ),
+        (400, "bad", ErrorKind.API_BAD_REQUEST),
+        (403, "disabled", ErrorKind.API_FORBIDDEN),
+        (404, "", ErrorKind.API_NOT_FOUND),
+        (413, "", ErrorKind.API_TOO_LARGE),
+        (503, "", ErrorKind.API_SERVER_ERROR),
+        (418, "", ErrorKind.API_UNEXPECTED_STATUS),
+    ],
+)
+def test_api_statuses(status: int, body: str, kind: ErrorKind) -> None:
+    found = classify_api_status(
+        status, body, key="k", masked_secret="sec…", app_id="42", skew_s=-700.0
+    )
+    assert found.kind is kind
+    assert found.cause and found.fix
+    if kind is ErrorKind.API_NOT_FOUND:
+        assert "'42'" in found.cause  # the app id asked for
+    if kind is ErrorKind.API_TIMESTAMP_EXPIRED:
+        assert "-700 s" in found.cause  # the skew measured from the Date header
+
+
+@pytest.mark.parametrize(
+    ("status", "html", "words"),
+    [
+        (400, False, "bad request"),
+        (404, False, "wsdiag asked for /prefix/app/k"),
+        (426, False, "Upgrade Required"),
+        (200, True, "captive portal"),
+        (200, False, "not a WebSocket server"),
+        (599, False, "HTTP 599"),
+    ],
+)
+def test_upgrade_statuses(status: int, html: bool, words: str) -> None:
+    found = classify_upgrade_status(status, html=html, path="/prefix/app/k")
+    assert found.kind is ErrorKind.WS_UPGRADE_REJECTED
+    assert words in found.cause

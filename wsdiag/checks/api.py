@@ -16,6 +16,7 @@ from typing import Any
 
 from wsdiag.channels.encryption import encrypt_data, is_encrypted
 from wsdiag.checks import CheckOptions
+from wsdiag.classify import classify_api_status
 from wsdiag.credentials import Credentials
 from wsdiag.httpapi import ApiError, ApiResponse, api_request
 from wsdiag.models import ErrorKind, Stage, StageResult, Status
@@ -264,7 +265,15 @@ def explain_response(response: ApiResponse, credentials: Credentials, subject: s
                 **common,
             )
         return _skew_result(subject, summary, skew, common)
-    kind, cause, fix = _status_explanation(response, credentials, status)
+    found = classify_api_status(
+        status,
+        response.text,
+        key=credentials.key,
+        masked_secret=mask_secret(credentials.secret),
+        app_id=credentials.app_id,
+        skew_s=response.clock_skew_s,
+    )
+    kind, cause, fix = found.kind, found.cause, found.fix
     if kind is ErrorKind.API_UNAUTHORIZED or kind is ErrorKind.API_TIMESTAMP_EXPIRED:
         details["string_to_sign"] = response.string_to_sign
     snippet = response.text.strip().replace("\n", " ")[:120]
@@ -320,62 +329,3 @@ def _embedded_error(parsed: Any) -> int | None:
         if isinstance(code, int) and 400 <= code <= 599:
             return code
     return None
-
-
-def _status_explanation(
-    response: ApiResponse, credentials: Credentials, status: int
-) -> tuple[ErrorKind, str, str]:
-    text = response.text.lower()
-    # "Timestamp expired: Given timestamp (…) not within 600s of server time"; an
-    # "Invalid signature" body quotes auth_timestamp too, so match the phrase.
-    if status == 401 and ("timestamp expired" in text or "not within" in text):
-        skew = response.clock_skew_s
-        shown = f" (measured skew: {skew:+.0f} s)" if skew is not None else ""
-        return (
-            ErrorKind.API_TIMESTAMP_EXPIRED,
-            f"the server rejected auth_timestamp: clocks differ by more than 600 s{shown}",
-            "sync this machine's clock (timedatectl set-ntp true)",
-        )
-    if status == 401:
-        return (
-            ErrorKind.API_UNAUTHORIZED,
-            f"the server rejected the signature for key {credentials.key!r} "
-            f"(secret {mask_secret(credentials.secret)})",
-            "check that key, secret and app id belong to the same app; --debug or --json "
-            "shows the exact string that was signed",
-        )
-    explanations = {
-        400: (
-            ErrorKind.API_BAD_REQUEST,
-            "the server refused the request as malformed",
-            "read the server's message: usually a bad channel/event name or too many channels",
-        ),
-        403: (
-            ErrorKind.API_FORBIDDEN,
-            "the app is disabled or over its message quota",
-            "check the app's status and plan in the dashboard",
-        ),
-        404: (
-            ErrorKind.API_NOT_FOUND,
-            f"no such resource: is the app id {credentials.app_id!r} right?",
-            "check PUSHER_APP_ID (the numeric id, not the key) and the host",
-        ),
-        413: (
-            ErrorKind.API_TOO_LARGE,
-            "the payload is too large for the server",
-            "keep data under 10 KB (Pusher's limit) or raise the server's limit",
-        ),
-    }
-    if status in explanations:
-        return explanations[status]
-    if status >= 500:
-        return (
-            ErrorKind.API_SERVER_ERROR,
-            f"the server failed with {status}",
-            "retry later; check status.pusher.com or the self-hosted server's logs",
-        )
-    return (
-        ErrorKind.API_UNEXPECTED_STATUS,
-        f"unexpected HTTP status {status}",
-        "check that the host and port point at the Pusher HTTP API",
-    )

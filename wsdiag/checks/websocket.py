@@ -23,7 +23,7 @@ import websocket
 from wsdiag import __version__, trace
 from wsdiag.checks import CheckOptions, dial_stage
 from wsdiag.checks.reach import connect_failure
-from wsdiag.classify import Diagnosis
+from wsdiag.classify import Diagnosis, classify_upgrade_status
 from wsdiag.dialer import DialError
 from wsdiag.models import ErrorKind, Handshake, Stage, StageResult, Status, Stopwatch
 from wsdiag.pusher.client import Connected, HandshakeFailed
@@ -316,45 +316,6 @@ def _handshake_hint(kind: ErrorKind, options: CheckOptions) -> tuple[str, str]:
     )
 
 
-_UPGRADE_HINTS: dict[int, tuple[str, str]] = {
-    400: (
-        "the server refused the upgrade as a bad request: not a WebSocket endpoint, a proxy "
-        "that stripped the Upgrade/Connection headers, or (with ws://) a TLS port",
-        "if behind nginx, forward Upgrade and Connection (proxy_set_header Upgrade $http_upgrade); "
-        "check the port, and use wss:// if it is a TLS port",
-    ),
-    401: (
-        "the server or a proxy requires authentication for this URL",
-        "a proxy that wants credentials cannot carry WebSockets: ask for an exception",
-    ),
-    403: (
-        "the upgrade was forbidden: an IP allow-list, a WAF, or the server's allowed origins",
-        "check the firewall/WAF rules and the server's allowed origins",
-    ),
-    404: (
-        "no WebSocket endpoint at /app/KEY (after the URL's path prefix, if any) on this host "
-        "and port: a web server, the wrong port or a wrong path prefix answered",
-        "use the Pusher server's port (soketi 6001, Reverb 8080), or fix the reverse proxy's "
-        "location for /app/; a server behind a path prefix takes it in the URL "
-        "(ws://host:port/prefix, as pusher-js's wsPath)",
-    ),
-    426: (
-        "Upgrade Required: the server or a proxy will not take this upgrade here (typical of "
-        "port 80 through proxies, or HTTP on a TLS-only endpoint)",
-        "use wss:// on 443",
-    ),
-    502: (
-        "the reverse proxy could not reach the WebSocket server behind it",
-        "start the Pusher server (soketi/Reverb) or fix the proxy's upstream port",
-    ),
-    503: ("the service is unavailable", "retry later; check the server and status.pusher.com"),
-    504: (
-        "the reverse proxy timed out waiting for the WebSocket server",
-        "check the upstream server and the proxy's timeouts",
-    ),
-}
-
-
 def _rejected(
     result: Callable[..., StageResult], details: dict[str, Any], exc: Any, sock: socket.socket
 ) -> StageResult:
@@ -379,23 +340,10 @@ def _rejected(
         return result(
             Status.FAIL, f'HTTP {status}: "{phrase}"', ErrorKind.WS_PLAIN_TO_TLS_PORT, cause, fix
         )
-    if status in _UPGRADE_HINTS:
-        cause, fix = _UPGRADE_HINTS[status]
-        if status == 404:  # the path asked for, prefix and key included (issue 9, defect 11)
-            cause += f"; wsdiag asked for {urlsplit(details['url']).path}"
-    elif 200 <= status < 300:
-        cause = f"the server answered {status} instead of 101 Switching Protocols" + (
-            " with an HTML page: a captive portal or a proxy that dropped the Upgrade header"
-            if html
-            else ": a proxy that dropped the Upgrade header, or not a WebSocket server"
-        )
-        fix = "log in to the network's portal if there is one; otherwise use wss:// on 443"
-    else:
-        cause = f"the server refused the upgrade with HTTP {status}"
-        fix = "read the body below; check host, port and the reverse proxy's WebSocket config"
+    found = classify_upgrade_status(status, html=html, path=urlsplit(details["url"]).path)
     snippet = " ".join(preview.split())[:80]
     summary = details["status_line"] + (f": {snippet}" if snippet else "")
-    return result(Status.FAIL, summary, ErrorKind.WS_UPGRADE_REJECTED, cause, fix)
+    return result(Status.FAIL, summary, found.kind, found.cause, found.fix)
 
 
 def _redirected(

@@ -1,0 +1,17 @@
+"""The record every classifier returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wsdiag.models import ErrorKind
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A named failure: a short summary for the row, and the cause and fix for the reader."""
+
+    kind: ErrorKind
+    summary: str
+    cause: str
+    fix: str
