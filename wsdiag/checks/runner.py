@@ -275,6 +275,8 @@ def connect_all(
         except Exception as exc:
             run.add(internal_error(Stage.WEBSOCKET, label, exc), started)
             continue
+        if result.kind is ErrorKind.PUSHER_APP_NOT_FOUND and endpoint == target.websocket:
+            result = _key_elsewhere(result, target, options)
         if result.failed and working is not None and endpoint != target.websocket:
             result = _alternate_failure(result, working.endpoint)
         run.add(result, started)
@@ -288,6 +290,15 @@ def connect_all(
         finally:
             session.close()
     return working
+
+
+def _key_elsewhere(result: StageResult, target: Target, options: CheckOptions) -> StageResult:
+    """4001, a real key, a public cluster: the fix names the cluster that knows it (issue 10)."""
+    if not (target.key and target.cluster and target.is_public_cluster):
+        return result
+    from wsdiag.checks.clusters import with_key_cluster
+
+    return with_key_cluster(result, target.cluster, target.key, options)
 
 
 def _alternate_failure(result: StageResult, working: Endpoint) -> StageResult:

@@ -40,6 +40,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "wsdiag.cli.check",
         "Check every layer: DNS, TCP, TLS, WebSocket, Pusher handshake, ping.",
     ),
+    "clusters": (
+        "wsdiag.cli.clusters",
+        "Probe every public cluster: the nearest by ping, and which one knows a key.",
+    ),
     "config": (
         "wsdiag.cli.config",
         "Profiles in ~/.config/wsdiag/config.toml, and the settings wsdiag resolves.",
