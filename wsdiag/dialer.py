@@ -3,7 +3,7 @@
 Every stage and command dials through here (reach, tls, websocket, the HTTP
 API, tail), so a connection is made, timed and named the same way everywhere.
 Phases are recorded on the caller's ``Stopwatch`` under fixed names: ``dns``,
-``connect``, ``proxy`` and ``tunnel`` (through an HTTP proxy), ``tls``.
+``connect``, ``proxy`` and ``tunnel`` (through an HTTP or SOCKS proxy), ``tls``.
 
 Connecting follows Happy Eyeballs (RFC 8305) as browsers and Node do: the
 addresses are interleaved by family, an attempt starts every 250 ms or as
@@ -277,7 +277,8 @@ def _most_telling(attempts: Sequence[Attempt]) -> Attempt:
 def _through_proxy(
     proxy: Proxy, host: str, port: int, timeout: float, watch: Stopwatch
 ) -> Connection:
-    """TCP to the proxy (phase ``proxy``), then ``CONNECT host:port`` (phase ``tunnel``)."""
+    """TCP to the proxy (phase ``proxy``), then ``CONNECT host:port`` or the SOCKS
+    handshake (phase ``tunnel``): one tunnel per dial, as for every proxy kind."""
     from wsdiag.proxy import connect_proxy, request_tunnel
 
     with watch.phase("proxy"):

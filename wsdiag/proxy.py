@@ -1,4 +1,4 @@
-"""HTTP proxies: which one applies, and a CONNECT tunnel through it.
+"""Proxies: which one applies, and a tunnel through it (HTTP CONNECT, or SOCKS in wsdiag.socks).
 
 Browsers, pusher-js in a browser and most corporate networks reach Pusher
 through a forward proxy; wscat, websocat and pusher-js in Node do not support
@@ -37,13 +37,19 @@ class Proxy:
     username: str | None = None
     password: str | None = field(default=None, repr=False)  # never in a repr or a traceback
     source: str = "--proxy"  # where it came from: --proxy, HTTPS_PROXY, …
+    scheme: str = "http"  # http, or a SOCKS version: socks5, socks5h, socks4, socks4a
 
     @property
     def label(self) -> str:
         """The proxy as it may be shown: the password never appears."""
         user = f"{self.username}:***@" if self.username else ""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{user}{host}:{self.port}"
+        return f"{self.scheme}://{user}{host}:{self.port}"
+
+    @property
+    def kind(self) -> str:
+        """How it is named in prose: "HTTP proxy", "SOCKS5 proxy"."""
+        return "HTTP proxy" if self.scheme == "http" else f"{self.scheme[:6].upper()} proxy"
 
 
 class ProxyError(OSError):
@@ -76,16 +82,22 @@ def parse_proxy(url: str, source: str = "--proxy") -> Proxy:
         port = parts.port
     except ValueError as exc:
         raise ProxySettingError(f"{source}={shown!r} is not a proxy URL: {exc}") from None
-    if parts.scheme.lower() != "http":
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", *_SOCKS_SCHEMES):
         raise ProxySettingError(
-            f"{source}={shown!r}: only http:// proxies are supported (HTTP CONNECT); "
-            "https:// and socks proxies are not"
+            f"{source}={shown!r}: the proxy must be http:// (HTTP CONNECT), socks5://, "
+            "socks5h://, socks4:// or socks4a://; https:// proxies are not supported"
         )
     if not parts.hostname or any(c.isspace() or ord(c) < 32 for c in parts.hostname):
         raise ProxySettingError(f"{source}={shown!r} has no usable host")
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
-    return Proxy(parts.hostname, port or 80, user, password, source)
+    default_port = 80 if scheme == "http" else 1080
+    return Proxy(parts.hostname, port or default_port, user, password, source, scheme)
+
+
+# wsdiag.socks.SCHEMES, spelled here so that parsing a URL does not import the SOCKS client.
+_SOCKS_SCHEMES = ("socks5", "socks5h", "socks4", "socks4a")
 
 
 # curl's order and spelling: the lower-case http_proxy only (HTTP_PROXY can be
@@ -127,7 +139,7 @@ def bypassed(host: str, env: Mapping[str, str] | None = None) -> bool:
 
 
 def open_tunnel(proxy: Proxy, host: str, port: int, timeout: float) -> socket.socket:
-    """A socket connected to ``host:port`` through ``proxy`` (HTTP CONNECT); ProxyError if not."""
+    """A socket connected to ``host:port`` through ``proxy`` (CONNECT or SOCKS), or ProxyError."""
     sock = connect_proxy(proxy, timeout)
     try:
         request_tunnel(sock, proxy, host, port, timeout)
@@ -152,11 +164,11 @@ def connect_proxy(proxy: Proxy, timeout: float) -> socket.socket:
                 f"answer for {proxy.host} within {timeout:g} s",
                 f"check this machine's DNS, or give {proxy.source} as an IP address",
             ) from None
-        raise _unreachable(proxy, _os_error(err.error), timeout) from None
+        raise unreachable(proxy, _os_error(err.error), timeout) from None
     try:
         return happy_eyeballs(addresses, proxy.port, timeout).sock
     except DialError as err:
-        raise _unreachable(proxy, _os_error(err.error), timeout) from None
+        raise unreachable(proxy, _os_error(err.error), timeout) from None
 
 
 def _os_error(exc: BaseException) -> OSError:
@@ -164,7 +176,15 @@ def _os_error(exc: BaseException) -> OSError:
 
 
 def request_tunnel(sock: socket.socket, proxy: Proxy, host: str, port: int, timeout: float) -> None:
-    """Send CONNECT on a socket to the proxy and read the reply; ProxyError unless 2xx."""
+    """Ask the proxy on ``sock`` for a tunnel to ``host:port``; ProxyError if it is refused.
+
+    HTTP: send CONNECT and read the reply (2xx opens the tunnel); SOCKS: its handshake.
+    """
+    if proxy.scheme != "http":
+        from wsdiag.socks import handshake
+
+        handshake(sock, proxy, host, port, timeout)
+        return
     sock.settimeout(timeout)
     authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     request = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
@@ -174,14 +194,14 @@ def request_tunnel(sock: socket.socket, proxy: Proxy, host: str, port: int, time
     try:
         sock.sendall((request + "\r\n").encode())
     except OSError as exc:
-        raise _unreachable(proxy, exc, timeout) from None
+        raise unreachable(proxy, exc, timeout) from None
     status, reason, headers = _read_reply(sock, proxy, timeout)
     sock.settimeout(timeout)  # the tunnel's users get the full timeout per step again
     if not 200 <= status < 300:
         raise _refusal(proxy, authority, status, reason, headers)
 
 
-def _unreachable(proxy: Proxy, exc: OSError, timeout: float) -> ProxyError:
+def unreachable(proxy: Proxy, exc: OSError, timeout: float) -> ProxyError:
     where = f"the proxy {proxy.label} (from {proxy.source})"
     fix = f"check that the proxy runs and that {proxy.source} is right, or bypass it (NO_PROXY)"
     if isinstance(exc, ConnectionRefusedError):

@@ -147,7 +147,7 @@ def test_tls_through_the_proxy_sends_the_target_name(tmp_path: Path, proxy: str)
     assert tls["details"]["verified"] is True
 
 
-@pytest.mark.parametrize("url", ["socks5://127.0.0.1:1080", "https://proxy:3128", "http://"])
+@pytest.mark.parametrize("url", ["socks6://127.0.0.1:1080", "https://proxy:3128", "http://"])
 def test_unusable_proxy_urls_are_usage_errors(tmp_path: Path, url: str) -> None:
     outcome = run_wsdiag("connect", "ws://127.0.0.1:9", "--proxy", url, home=tmp_path)
     assert outcome.exit_code == 2, outcome.describe()
@@ -161,7 +161,7 @@ def test_a_password_in_a_bad_proxy_url_is_not_echoed(tmp_path: Path) -> None:
         "connect",
         "ws://127.0.0.1:9",
         "--proxy",
-        "socks5://bob:s3cr3t-pw@proxy:1080",
+        "ftp://bob:s3cr3t-pw@proxy:1080",
         home=tmp_path,
     )
     assert outcome.exit_code == 2

@@ -202,7 +202,7 @@ def classify_dial(err: DialError, host: str, port: int, timeout: float) -> Diagn
         return Diagnosis(
             ErrorKind.PROXY_ERROR,
             "the proxy connection broke",
-            f"the connection to the proxy broke during CONNECT: {exc}",
+            f"the connection to the proxy broke while asking for the tunnel: {exc}",
             "check the proxy, or try again",
         )
     address = err.address or host

@@ -404,9 +404,13 @@ class Invocation:
                 if given.strip().lower() in ("", "direct", "none"):
                     return None
                 return parse_proxy(given)
-            proxy = proxy_from_environment(self.env.environ)
         except ProxySettingError as exc:
             raise click.BadParameter(str(exc), param_hint="--proxy") from None
+        try:
+            proxy = proxy_from_environment(self.env.environ)
+        except ProxySettingError as exc:
+            # The user never passed --proxy: the message names the variable (issue 11 §5).
+            raise click.UsageError(f"{exc} (or --proxy direct to ignore it)") from None
         if proxy is not None and all(bypassed(h, self.env.environ) for h in target.hosts):
             return None
         return proxy

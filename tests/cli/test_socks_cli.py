@@ -1,0 +1,211 @@
+"""Through a real SOCKS5 proxy (microsocks from Debian): every command tunnels, failures named."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.faults.harness import Outcome, credentials, run_wsdiag
+from tests.servers.socks import socks_proxy
+from tests.servers.soketi import Soketi, free_port
+
+USER, PASSWORD = "alice", "socks-pw-9Vz"
+
+
+@pytest.fixture
+def authed() -> Iterator[int]:
+    with socks_proxy((USER, PASSWORD)) as port:
+        yield port
+
+
+@pytest.fixture
+def open_proxy() -> Iterator[int]:
+    with socks_proxy() as port:
+        yield port
+
+
+def reach(target: str, proxy: str, home: Path, env: dict[str, str] | None = None) -> Outcome:
+    args = ["reach", target, "--json", "--timeout", "2"]
+    return run_wsdiag(*args, *(["--proxy", proxy] if proxy else []), home=home, env=env)
+
+
+def failure(outcome: Outcome) -> dict[str, Any]:
+    assert outcome.exit_code == 1, outcome.describe()
+    (found,) = [r for r in outcome.report()["results"] if r["status"] == "fail"]
+    return found
+
+
+@contextlib.contextmanager
+def listener() -> Iterator[int]:
+    """A TCP port that accepts (and closes) connections: a destination the proxy can reach."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield server.getsockname()[1]
+
+
+@pytest.mark.soketi
+@pytest.mark.parametrize("scheme", ["socks5h", "socks5"])
+def test_check_end_to_end_through_socks_with_credentials(
+    tmp_path: Path, soketi: Soketi, authed: int, scheme: str
+) -> None:
+    proxy = f"{scheme}://{USER}:{PASSWORD}@127.0.0.1:{authed}"
+    outcome = run_wsdiag(
+        "check",
+        soketi.ws_url,
+        *credentials(soketi),
+        "--proxy",
+        proxy,
+        "--events",
+        "2",
+        "--json",
+        "--debug",
+        home=tmp_path,
+    )
+    assert outcome.exit_code == 0, outcome.describe()
+    stages = {r["stage"]: r for r in outcome.report()["results"]}
+    assert set(stages) >= {"reach", "websocket", "ping", "api", "subscribe", "delivery"}
+    assert stages["reach"]["subject"].endswith("via proxy")
+    assert [p["name"] for p in stages["reach"]["phases"]] == ["proxy", "tunnel"]
+    assert stages["websocket"]["details"]["proxy"] == f"{scheme}://{USER}:***@127.0.0.1:{authed}"
+    assert PASSWORD not in outcome.stdout + outcome.stderr
+
+
+@pytest.mark.soketi
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"])
+def test_socks_proxy_from_the_environment(
+    tmp_path: Path, soketi: Soketi, authed: int, variable: str
+) -> None:
+    """issue 11 §5: HTTPS_PROXY=socks5://… used to be "Invalid value for --proxy"."""
+    proxy = f"socks5h://{USER}:{PASSWORD}@127.0.0.1:{authed}"
+    outcome = run_wsdiag(
+        "connect",
+        soketi.ws_url,
+        "--key",
+        soketi.key,
+        "--json",
+        home=tmp_path,
+        env={variable: proxy},
+    )
+    assert outcome.exit_code == 0, outcome.describe()
+    notes = outcome.report()["notes"]
+    assert any(f"from {variable}" in note for note in notes), notes
+    assert PASSWORD not in outcome.stdout + outcome.stderr
+
+
+@pytest.mark.soketi
+def test_publish_through_socks(tmp_path: Path, soketi: Soketi, open_proxy: int) -> None:
+    outcome = run_wsdiag(
+        "publish",
+        soketi.ws_url,
+        "news",
+        "tick",
+        '{"n":1}',
+        *credentials(soketi),
+        "--proxy",
+        f"socks5h://127.0.0.1:{open_proxy}",
+        "--json",
+        home=tmp_path,
+    )
+    assert outcome.exit_code == 0, outcome.describe()
+    phases = [p["name"] for p in outcome.report()["results"][0]["phases"]]
+    assert phases[:2] == ["proxy", "tunnel"]
+
+
+def test_wrong_password_is_named(tmp_path: Path, authed: int) -> None:
+    with listener() as port:
+        outcome = reach(
+            f"ws://127.0.0.1:{port}", f"socks5h://{USER}:wrong-pw-x1@127.0.0.1:{authed}", tmp_path
+        )
+    found = failure(outcome)
+    assert found["kind"] == "proxy_auth_required"
+    assert "refused the username and password" in found["cause"]
+    assert "wrong-pw-x1" not in outcome.stdout + outcome.stderr
+
+
+def test_no_credentials_for_a_proxy_that_wants_them(tmp_path: Path, authed: int) -> None:
+    with listener() as port:
+        found = failure(reach(f"ws://127.0.0.1:{port}", f"socks5h://127.0.0.1:{authed}", tmp_path))
+    assert found["kind"] == "proxy_auth_required"
+    assert "wants authentication and none was given" in found["cause"]
+    assert "socks5h://user:password@" in found["fix"]
+
+
+def test_destination_refused_by_the_proxy(tmp_path: Path, open_proxy: int) -> None:
+    closed = free_port()
+    found = failure(
+        reach(f"ws://127.0.0.1:{closed}", f"socks5h://127.0.0.1:{open_proxy}", tmp_path)
+    )
+    assert found["kind"] == "proxy_upstream_error"
+    assert "SOCKS5 reply 5 (connection refused)" in found["summary"]
+    assert "nothing listens on that port" in found["cause"]
+
+
+def test_a_name_the_proxy_cannot_resolve(tmp_path: Path, open_proxy: int) -> None:
+    found = failure(
+        reach("ws://no-such-host.invalid:80", f"socks5h://127.0.0.1:{open_proxy}", tmp_path)
+    )
+    assert found["kind"] == "proxy_upstream_error"
+    assert "no-such-host.invalid:80" in found["summary"]
+
+
+def test_socks5_resolves_here_and_says_so(tmp_path: Path, open_proxy: int) -> None:
+    found = failure(
+        reach("ws://no-such-host.invalid:80", f"socks5://127.0.0.1:{open_proxy}", tmp_path)
+    )
+    assert found["kind"] == "dns_nxdomain"
+    assert "socks5h://" in found["fix"]
+
+
+def test_proxy_unreachable(tmp_path: Path) -> None:
+    with listener() as port:
+        found = failure(
+            reach(f"ws://127.0.0.1:{port}", f"socks5h://127.0.0.1:{free_port()}", tmp_path)
+        )
+    assert found["kind"] == "tcp_refused"
+    assert found["cause"].startswith("the proxy socks5h://127.0.0.1:")
+
+
+@contextlib.contextmanager
+def http_proxy_lookalike() -> Iterator[int]:
+    """Answers every connection with an HTTP error, as an HTTP proxy given as socks5:// does."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
+def test_not_a_socks_server(tmp_path: Path) -> None:
+    with listener() as port, http_proxy_lookalike() as fake:
+        found = failure(reach(f"ws://127.0.0.1:{port}", f"socks5h://127.0.0.1:{fake}", tmp_path))
+    assert found["kind"] == "proxy_error"
+    assert found["summary"].endswith("not a SOCKS5 proxy")
+    assert "an HTTP reply: it is an HTTP proxy" in found["cause"]
+    assert found["fix"] == "use http:// in the proxy URL"
+
+
+def test_a_bad_proxy_in_the_environment_names_the_variable(tmp_path: Path) -> None:
+    outcome = run_wsdiag(
+        "connect",
+        "ws://127.0.0.1:9",
+        home=tmp_path,
+        env={"HTTPS_PROXY": "ftp://carol:s3cr3t-pw@proxy:21"},
+    )
+    assert outcome.exit_code == 2, outcome.describe()
+    assert "--proxy" not in outcome.stderr.replace("--proxy direct", "")
+    assert "HTTPS_PROXY=" in outcome.stderr
+    assert "s3cr3t-pw" not in outcome.stdout + outcome.stderr
