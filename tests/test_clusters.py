@@ -13,9 +13,11 @@ import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import trustme
 
@@ -28,6 +30,7 @@ from tests.servers.tls import make_context
 from wsdiag.checks.clusters import ClusterResult, nearest, ranked
 from wsdiag.cli.clusters import clusters_document, clusters_lines
 from wsdiag.models import ErrorKind, Handshake, Latency, Stage, StageResult, Status
+from wsdiag.target import PUBLIC_CLUSTERS
 
 TIMEOUT = 2.0
 HOSTS = ("ws-mt1.pusher.com", "ws-eu.pusher.com")
@@ -81,6 +84,11 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
         yield Bed(client, f"{dns.address[0]}:{dns.address[1]}", str(bundle), mt1, eu)
 
 
+def validate(document: dict[str, Any]) -> None:
+    schema = json.loads(resources.files("wsdiag").joinpath("schema/clusters-v1.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(document)
+
+
 def _rows(outcome: Outcome) -> dict[str, dict[str, Any]]:
     return {row["cluster"]: row for row in outcome.report()["clusters"]}
 
@@ -91,6 +99,7 @@ def test_key_discovery_names_the_cluster_that_accepts_the_key(bed: Bed, tmp_path
     outcome = bed.run("clusters", "--key", bed.eu.key, "--pings", "3", "--json", home=tmp_path)
     assert outcome.exit_code == 0, outcome.describe()
     document = outcome.report()
+    validate(document)
     assert document["key_clusters"] == ["eu"], outcome.describe()
     assert document["key_rejected_by"] == ["mt1"], outcome.describe()
     assert document["nearest"] in ("mt1", "eu")
@@ -164,10 +173,26 @@ def test_no_cluster_reachable_exits_1_within_one_timeout(tmp_path: Path) -> None
         )
     assert outcome.exit_code == 1, outcome.describe()
     document = outcome.report()
+    validate(document)
     assert document["status"] == "fail" and document["nearest"] is None
     kinds = {row["cluster"]: row["kind"] for row in document["clusters"]}
     assert kinds["mt1"] == "dns_timeout" and kinds["us2"] == "dns_nxdomain", kinds
     assert outcome.elapsed < 1 + 3, outcome.describe()  # not 3 x 1 s of silence in a row
+
+
+def test_ctrl_c_while_every_cluster_waits_exits_at_once(tmp_path: Path) -> None:
+    """All nine names asked at once of a silent resolver; Ctrl-C does not sit out the 30 s."""
+    from tests.cli.test_signals import interrupt
+
+    zone: dict[str, Any] = {f"ws-{c}.pusher.com": "silent" for c in PUBLIC_CLUSTERS}
+    with dns_server(zone) as dns:
+        args = ["clusters", "--resolver", f"{dns.address[0]}:{dns.address[1]}", "--timeout", "30"]
+        code, _out, err, waited = interrupt(
+            args, tmp_path, lambda _: len({name for name, _ in dns.queries}) == len(zone)
+        )
+    assert code == 130, err
+    assert "Interrupted." in err
+    assert waited < 3, waited
 
 
 # ---------------------------------------------------------------- no network
@@ -234,6 +259,7 @@ def test_ranking_and_console_lines() -> None:
         "Key: accepted by eu, mt1: set cluster: 'eu' / PUSHER_APP_CLUSTER=eu",
         "     4001 (not in this cluster) from ap1",
     ]
-    document = clusters_document(found, None, [])
+    document = json.loads(json.dumps(clusters_document(found, None, [])))
+    validate(document)
     assert document["nearest"] == "eu" and document["key_clusters"] is None
-    json.dumps(document)  # JSON-ready
+    assert [c["key"] for c in document["clusters"]] == ["accepted", "accepted", "4001", None]
