@@ -198,7 +198,8 @@ def network_options(fn: F) -> F:
         click.option(
             "--proxy",
             metavar="URL",
-            help="HTTP proxy to tunnel through (CONNECT), http://[user:pass@]host:port; "
+            help="Proxy to tunnel through: http://[user:pass@]host:port (CONNECT), "
+            "socks5h:// (the proxy resolves names), socks5://, socks4a://, socks4://; "
             "'direct' for none [env: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, "
             "http_proxy; NO_PROXY lists hosts to reach directly].",
         ),
