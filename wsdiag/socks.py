@@ -266,11 +266,13 @@ def _refused(proxy: Proxy, host: str, port: int, said: str, code: int | None) ->
         5: "the server refused the connection: nothing listens on that port",
         6: "the server did not answer it in time",
     }.get(code or 0, "its DNS, the server refused it, or the proxy's own firewall")
+    if code is None:  # SOCKS4 has one "rejected or failed" for everything
+        why = "SOCKS4 does not say which step: the proxy's rules, its DNS, or the server"
     return ProxyError(
         ErrorKind.PROXY_UPSTREAM_ERROR,
         f"SOCKS proxy could not reach {authority}: {said}",
         f"{where} accepted the request but could not connect to {authority}: {why}",
-        f"check that {authority} is right and up, and reachable from the proxy",
+        f"check that {authority} is right and up, reachable from the proxy and allowed by it",
     )
 
 

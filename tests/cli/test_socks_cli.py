@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.faults.harness import Outcome, credentials, run_wsdiag
-from tests.servers.socks import socks_proxy
+from tests.servers.socks import dante_proxy, socks_proxy
 from tests.servers.soketi import Soketi, free_port
 
 USER, PASSWORD = "alice", "socks-pw-9Vz"
@@ -209,3 +209,26 @@ def test_a_bad_proxy_in_the_environment_names_the_variable(tmp_path: Path) -> No
     assert "--proxy" not in outcome.stderr.replace("--proxy direct", "")
     assert "HTTPS_PROXY=" in outcome.stderr
     assert "s3cr3t-pw" not in outcome.stdout + outcome.stderr
+
+
+def test_a_destination_the_proxy_rules_forbid(tmp_path: Path) -> None:
+    with listener() as port, dante_proxy(tmp_path, blocked_port=port) as dante:
+        outcome = reach(f"ws://127.0.0.1:{port}", f"socks5h://127.0.0.1:{dante}", tmp_path)
+    found = failure(outcome)
+    assert found["kind"] == "proxy_denied"
+    assert "SOCKS5 reply 2 (connection not allowed by ruleset)" in found["summary"]
+
+
+def test_socks4_through_dante(tmp_path: Path) -> None:
+    with (
+        listener() as port,
+        listener() as blocked,
+        dante_proxy(tmp_path, blocked_port=blocked) as dante,
+    ):
+        allowed = reach(f"ws://127.0.0.1:{port}", f"socks4://127.0.0.1:{dante}", tmp_path)
+        refused = reach(f"ws://127.0.0.1:{blocked}", f"socks4://127.0.0.1:{dante}", tmp_path)
+    assert allowed.exit_code == 0, allowed.describe()
+    found = failure(refused)
+    assert found["kind"] == "proxy_upstream_error"
+    assert "SOCKS4 reply 91 (request rejected or failed)" in found["summary"]
+    assert "SOCKS4 does not say which" in found["cause"]

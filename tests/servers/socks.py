@@ -1,8 +1,9 @@
-"""A real SOCKS5 proxy for the tests: Debian's microsocks, optionally with username/password.
+"""Real SOCKS proxies for the tests, from Debian: microsocks (SOCKS5, optionally with
+username/password) and Dante's danted (SOCKS5 and SOCKS4, with a rule that blocks a port).
 
-microsocks cannot listen on port 0 and report its port, so a free port is
-picked and handed to it; if another process takes it first microsocks exits
-and a fresh port is tried (the race costs a retry, not a test).
+Neither can listen on port 0 and report its port, so a free port is picked
+and handed to it; if another process takes it first the server exits and a
+fresh port is tried (the race costs a retry, not a test).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,9 +24,13 @@ from tests.servers.soketi import free_port
 
 
 def require_microsocks() -> str:
-    path = shutil.which("microsocks")
+    return _require("microsocks")
+
+
+def _require(name: str) -> str:
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin")
     if path is None:
-        message = "microsocks is not installed: run scripts/testbed/install"
+        message = f"{name} is not installed: run scripts/testbed/install"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -51,6 +58,42 @@ def socks_proxy(auth: tuple[str, str] | None = None) -> Iterator[int]:
             return
         finally:
             process.kill()
+            process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def dante_proxy(workdir: Path, *, blocked_port: int) -> Iterator[int]:
+    """danted on a free loopback port, SOCKS5 and SOCKS4 without authentication; a rule
+    refuses connections to ``blocked_port`` (SOCKS5 reply 2, SOCKS4 reply 91)."""
+    binary = _require("danted")
+    for attempt in range(5):
+        port = free_port()
+        config = workdir / f"danted-{port}.conf"
+        config.write_text(
+            f"logoutput: {workdir / f'danted-{port}.log'}\n"
+            f"internal: 127.0.0.1 port = {port}\nexternal: 127.0.0.1\n"
+            "socksmethod: none\nclientmethod: none\n"
+            "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
+            f"socks block {{ from: 0.0.0.0/0 to: 0.0.0.0/0 port = {blocked_port} }}\n"
+            "socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }\n"
+        )
+        # Its own session: danted forks its worker processes, and the group is stopped whole.
+        process = subprocess.Popen(
+            [binary, "-f", str(config), "-p", str(workdir / f"danted-{port}.pid"), "-N", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            if not _listening(port, process):
+                if attempt == 4:
+                    raise RuntimeError(f"danted could not listen on port {port}")
+                continue
+            yield port
+            return
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=5)
 
 
