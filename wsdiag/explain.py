@@ -235,6 +235,21 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "pusher:ping got no pusher:pong in time",
         "a proxy or the server stalls the connection",
     ),
+    _K.PUSHER_AUTH_TIMEOUT: (
+        "30-second kick",
+        "the server closed the connection ~30 s after it opened (4009): it wants every "
+        "connection to sign in or subscribe to a private channel within that time (Pusher: "
+        '"authorized connections" on; soketi: SOKETI_DEFAULT_APP_USER_AUTHENTICATION=true)',
+        "sign in (pusher-js: pusher.signin(), with its userAuthentication endpoint), or "
+        "subscribe to a private channel within 30 s, or turn the setting off for this app",
+    ),
+    _K.IDLE_TIMEOUT: (
+        "idle timeout",
+        "something on this path (a proxy, a load balancer, the server) closes a connection "
+        "after a fixed time without traffic",
+        "make the client ping more often than that (pusher-js: activityTimeout, milliseconds) "
+        "or raise the idle timeout of the proxy; `wsdiag soak` measures it",
+    ),
     _K.API_BAD_REQUEST: (
         "400",
         "the HTTP API refused the request as malformed",

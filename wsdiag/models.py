@@ -88,8 +88,10 @@ class ErrorKind(StrEnum):
     PUSHER_ERROR = "pusher_error"  # any other pusher:error / close code
     PUSHER_NO_HANDSHAKE = "pusher_no_handshake"  # no connection_established in time
     PUSHER_BAD_FRAME = "pusher_bad_frame"  # invalid JSON, binary frame, unexpected event
+    PUSHER_AUTH_TIMEOUT = "pusher_auth_timeout"  # the 30-second kick: no sign-in in time
     # ping
     PING_TIMEOUT = "ping_timeout"
+    IDLE_TIMEOUT = "idle_timeout"  # soak: something on the path closes idle connections
     # HTTP API
     API_BAD_REQUEST = "api_400"
     API_UNAUTHORIZED = "api_401"  # invalid signature, wrong key or secret

@@ -350,6 +350,30 @@ FAULTS: tuple[Fault, ...] = (
         "DNS server: ws-mt1.pusher.com → scripted server with Pusher's 4001",
         _K.PUSHER_APP_NOT_FOUND,
     ),
+    # Keep-alive: `soak` through a loopback relay with an idle timeout, and soketi's kick
+    Fault(
+        "soak.idle_relay",
+        "Keep-alive",
+        "a proxy closes connections idle for 2 s; pusher:ping every 0.5 s keeps one alive",
+        "relay with a 2 s idle timeout in front of soketi",
+        _K.IDLE_TIMEOUT,
+        status="warn",
+        exit_code=0,
+    ),
+    Fault(
+        "soak.idle_relay_slow_pings",
+        "Keep-alive",
+        "a proxy closes connections idle for 2 s; pusher:ping only every 3 s",
+        "relay with a 2 s idle timeout in front of soketi",
+        _K.IDLE_TIMEOUT,
+    ),
+    Fault(
+        "soak.auth_kick",
+        "Keep-alive",
+        "closed with 4009 after 30 s: no sign-in (the 30-second kick)",
+        "soketi with SOKETI_DEFAULT_APP_USER_AUTHENTICATION=true",
+        _K.PUSHER_AUTH_TIMEOUT,
+    ),
     # Subscribe and delivery: `check` with credentials against the scripted server
     Fault(
         "delivery.subscription_refused",

@@ -59,6 +59,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Connect over TCP to every address on 443 and 80 (or the server's port).",
     ),
     "resolve": ("wsdiag.cli.check", "Resolve the target's hosts (A, AAAA, CNAME chain, TTLs)."),
+    "soak": (
+        "wsdiag.cli.soak",
+        "Find the idle timeout of the path: three connections with different keep-alives.",
+    ),
     "tail": (
         "wsdiag.cli.channels",
         "Watch channels live: events, presence members, connection states.",
