@@ -264,11 +264,19 @@ def _read_reply(
         or not status_line[0].startswith("HTTP/")
         or not status_line[1].isdigit()
     ):
+        if head[:1] == b"\x05":  # a SOCKS5 server's method reply: a SOCKS proxy given as http://
+            raise ProxyError(
+                ErrorKind.PROXY_ERROR,
+                "the proxy is a SOCKS5 proxy, not an HTTP proxy",
+                f"{proxy.label} (from {proxy.source}) answered CONNECT with {head[:60]!r}: "
+                "a SOCKS5 reply",
+                f"use socks5h:// instead of http:// in {proxy.source}",
+            )
         raise ProxyError(
             ErrorKind.PROXY_ERROR,
             "the proxy's reply to CONNECT is not HTTP",
             f"{proxy.label} answered CONNECT with {head[:60]!r}: not an HTTP proxy",
-            "check the proxy address and port (HTTPS_PROXY / --proxy)",
+            f"check the proxy address and port ({proxy.source})",
         )
     headers = {}
     for line in lines[1:]:

@@ -232,3 +232,11 @@ def test_socks4_through_dante(tmp_path: Path) -> None:
     assert found["kind"] == "proxy_upstream_error"
     assert "SOCKS4 reply 91 (request rejected or failed)" in found["summary"]
     assert "SOCKS4 does not say which" in found["cause"]
+
+
+def test_a_socks_proxy_given_as_http(tmp_path: Path, open_proxy: int) -> None:
+    with listener() as port:
+        found = failure(reach(f"ws://127.0.0.1:{port}", f"http://127.0.0.1:{open_proxy}", tmp_path))
+    assert found["kind"] == "proxy_error"
+    assert found["summary"] == "the proxy is a SOCKS5 proxy, not an HTTP proxy"
+    assert found["fix"] == "use socks5h:// instead of http:// in --proxy"
