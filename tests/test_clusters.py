@@ -27,7 +27,7 @@ from tests.servers.netns import ClientHost, client_host
 from tests.servers.relay import listening_socket, relay
 from tests.servers.soketi import Soketi, start_soketi
 from tests.servers.tls import make_context
-from wsdiag.checks.clusters import ClusterResult, nearest, ranked
+from wsdiag.checks.clusters import ClusterResult, key_cluster_fix, nearest, ranked
 from wsdiag.cli.clusters import clusters_document, clusters_lines
 from wsdiag.models import ErrorKind, Handshake, Latency, Stage, StageResult, Status
 from wsdiag.target import PUBLIC_CLUSTERS
@@ -252,7 +252,7 @@ def test_ranking_and_console_lines() -> None:
         "cluster  region       status median ms  key       answer",
         "eu       Ireland      ok          12.5  accepted  2 pongs, p95 12.5 ms",
         "mt1      N. Virginia  ok          80.0  accepted  2 pongs, p95 80.0 ms",
-        "ap1      Singapore    warn              4001      4001: this key is not in this cluster",
+        "ap1      Singapore    ok                4001      4001: this key is not in this cluster",
         "us2      Ohio         fail                        resolve: NXDOMAIN",
         "",
         "Nearest: eu (Ireland), ping median 12.5 ms",
@@ -263,3 +263,20 @@ def test_ranking_and_console_lines() -> None:
     validate(document)
     assert document["nearest"] == "eu" and document["key_clusters"] is None
     assert [c["key"] for c in document["clusters"]] == ["accepted", "accepted", "4001", None]
+
+
+def test_key_cluster_fix_words() -> None:
+    owner, other, gone = (
+        _cluster("eu", 10.0),
+        _cluster("ap1", None, code=4001),
+        _cluster("sa1", None),
+    )
+    assert key_cluster_fix("mt1", [owner, other, gone], "old fix") == (
+        "this key belongs to eu, not mt1: set cluster: 'eu' / PUSHER_APP_CLUSTER=eu"
+    )
+    assert key_cluster_fix("mt1", [other, gone], "old fix") == (
+        "no other public cluster accepts this key either (sa1 could not be reached); old fix"
+    )
+    assert key_cluster_fix("mt1", [owner, _cluster("us2", 3.0)], None).startswith(
+        "this key is accepted by eu, us2, not mt1: set cluster: 'eu'"
+    )

@@ -71,9 +71,11 @@ class ClusterResult:
 
     @property
     def status(self) -> Status:
+        """How the path to this cluster fares; a 4001 to --key is an answer, not a fault."""
         if not self.reachable:
             return Status.FAIL
-        if self.failure or any(r.status is Status.WARN for r in self.results):
+        faults = [r for r in self.results if r.kind is not ErrorKind.PUSHER_APP_NOT_FOUND]
+        if any(r.status in (Status.FAIL, Status.WARN) for r in faults):
             return Status.WARN
         return Status.OK
 
