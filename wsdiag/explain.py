@@ -240,7 +240,8 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "the server closed the connection ~30 s after it opened (4009): it wants every "
         "connection to sign in or subscribe to a private channel within that time (Pusher: "
         '"authorized connections" on; soketi: SOKETI_DEFAULT_APP_USER_AUTHENTICATION=true)',
-        "sign in (pusher-js: pusher.signin(), with its userAuthentication endpoint), or "
+        "sign in (pusher-js: pusher.signin(), with its userAuthentication endpoint; "
+        "`wsdiag tail --signin`), or "
         "subscribe to a private channel within 30 s, or turn the setting off for this app",
     ),
     _K.IDLE_TIMEOUT: (

@@ -32,6 +32,9 @@ def _reply(app: AuthApp, form: dict[str, str]) -> tuple[int, bytes, dict[str, st
     channel, socket_id = form.get("channel_name", ""), form.get("socket_id", "")
     client = pusher.Pusher(app_id=app.app_id, key=app.key, secret=app.secret)
     presence = {"user_id": "7", "user_info": {"name": "Ada"}}
+    if app.mode == "user":  # pusher-js userAuthentication: socket_id only (issue 10 §3)
+        body = client.authenticate_user(socket_id=socket_id, user_data={"id": "42"})
+        return 200, json.dumps(body).encode(), {"Content-Type": "application/json"}
     if app.mode == "forbidden":
         return 403, b'{"message":"This action is unauthorized."}', {}
     if app.mode == "redirect":

@@ -19,13 +19,14 @@ from typing import Any, Protocol
 
 from wsdiag.channels.auth import AuthError, ChannelAuth, needs_auth
 from wsdiag.channels.encryption import DecryptError, decrypt_payload, is_encrypted
+from wsdiag.channels.signin import KICK_CAUSE, KICK_FIX, UserSigner, is_auth_kick
 from wsdiag.channels.stream import Observed, TailEvent, TailSummary, event_matches
 from wsdiag.checks import CheckOptions
 from wsdiag.checks.websocket import open_pusher
 from wsdiag.models import Handshake, StageResult, Status
 from wsdiag.pusher import client as protocol
 from wsdiag.pusher.codes import explain_code
-from wsdiag.pusher.frames import PusherEvent
+from wsdiag.pusher.frames import PusherEvent, signin_frame
 from wsdiag.session import PusherSession
 from wsdiag.target import Target
 
@@ -56,6 +57,7 @@ class TailOptions:
     check: CheckOptions = field(default_factory=CheckOptions)
     pong_timeout: float = PONG_TIMEOUT_S
     max_reconnects: int | None = None  # None: keep trying (tail is meant to run for long)
+    signer: UserSigner | None = None  # --signin: pusher:signin after every connect
 
 
 class _Stop(Exception):
@@ -84,6 +86,8 @@ class TailSession:
         self._deadline = time.monotonic() + options.duration if options.duration else None
         self._endpoint = target.websocket
         self._last_delay = 0.0  # the backoff grows while reconnects fail, resets on success
+        self._connected_at = 0.0  # monotonic: a 4009 25–35 s later is the 30-second kick
+        self._last_error = ""  # soketi says why in a pusher:error, then closes without a reason
 
     # ------------------------------------------------------------------ driving
 
@@ -147,7 +151,9 @@ class TailSession:
             message=f"connected, socket_id {session.socket_id}, "
             f"activity_timeout {session.server_activity_timeout} s",
         )
+        self._connected_at, self._last_error = time.monotonic(), ""
         try:
+            self._sign_in(session)
             self._subscribe_all(session)
             return self._listen(session)
         finally:
@@ -223,6 +229,16 @@ class TailSession:
                 data=auth.channel_data if auth else None,
             )
 
+    def _sign_in(self, session: PusherSession) -> None:
+        if self.options.signer is None:
+            return
+        try:
+            auth, user_data = self.options.signer.sign_in(session.socket_id)
+        except AuthError as exc:
+            self._emit(Observed.WARNING, message=f"sign-in failed: {exc}", fix=exc.fix)
+            return
+        session.send(signin_frame(auth, user_data))
+
     def _subscription_failed(self, channel: str, message: str, fix: str | None) -> None:
         self._emit(Observed.SUBSCRIPTION_ERROR, channel=channel, message=message, fix=fix)
 
@@ -268,6 +284,7 @@ class TailSession:
                 "check the auth signature and the channel name",
             )
         elif isinstance(event, protocol.ServerError):
+            self._last_error = event.message
             self._emit(Observed.WARNING, message=f"pusher:error {event.code} {event.message}")
         elif isinstance(event, protocol.BadFrame):  # one bad frame: say so, keep listening
             self._emit(Observed.WARNING, message=f"ignored a bad frame: {event.message}")
@@ -276,6 +293,16 @@ class TailSession:
         return _KEEP_LISTENING
 
     def _closed(self, closed: protocol.Closed) -> float | None:
+        lived = time.monotonic() - self._connected_at
+        if is_auth_kick(closed.code, lived, closed.reason or self._last_error):
+            self._emit(
+                Observed.STATE,
+                state="disconnected",
+                message=f"{closed.code} after {lived:.0f} s: the 30-second kick: {KICK_CAUSE}",
+                fix=KICK_FIX,
+                code=closed.code,
+            )
+            return self._policy(closed.code, None)
         if closed.code == 4201 and closed.next_step == "immediately" and "pong" in closed.reason:
             self._emit(
                 Observed.STATE,
@@ -300,6 +327,11 @@ class TailSession:
             self._emit(Observed.MEMBER_ADDED, channel=channel, user_id=_user_id(data), data=data)
         elif name == "pusher_internal:member_removed":
             self._emit(Observed.MEMBER_REMOVED, channel=channel, user_id=_user_id(data))
+        elif name == "pusher:signin_success":
+            info = _as_object(data)
+            user = _as_object(info.get("user_data")) if isinstance(info, dict) else None
+            user_id = user.get("id") if isinstance(user, dict) else None
+            self._emit(Observed.STATE, state="signed_in", message=f"signed in as user {user_id}")
         elif name.startswith(("pusher:", "pusher_internal:")):
             return  # cache_miss, subscription_count: protocol chatter
         elif channel and event_matches(name, self.options.event_patterns):

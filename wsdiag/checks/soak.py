@@ -24,11 +24,8 @@ from typing import Any
 
 from wsdiag.checks import CheckOptions
 from wsdiag.models import ErrorKind, Status
-from wsdiag.pusher.client import Closed, Pong
+from wsdiag.pusher.client import Closed, Pong, ServerError
 from wsdiag.target import Endpoint
-
-KICK_WINDOW_S = (25.0, 35.0)  # the 30-second kick (PUSHER-PROTOCOL.md, "Timers")
-KICK_CODES = frozenset({4009})  # soketi: "Connection not authorized within timeout."
 
 
 class KeepAlive(StrEnum):
@@ -159,6 +156,7 @@ class SoakRun:
         end = start + self.duration
         # Only (b) wakes for its control pings; the others wake for the run's end.
         next_control_ping = start + interval if mode is KeepAlive.WEBSOCKET else math.inf
+        said = ""  # soketi says why in a pusher:error, then closes without a reason
         while not self._stop.is_set():
             now = time.monotonic()
             self._set(mode, lived_s=now - start)
@@ -168,8 +166,11 @@ class SoakRun:
                 _control_ping(session)
                 next_control_ping = now + interval
             for event in session.next_events(min(end, now + 0.25, next_control_ping)):
+                if isinstance(event, ServerError):
+                    said = event.message
                 if isinstance(event, Closed):
-                    self._closed(mode, event, lived_s=time.monotonic() - start)
+                    closed = replace(event, reason=event.reason or said)
+                    self._closed(mode, closed, lived_s=time.monotonic() - start)
                     return
         if not self._stop.is_set():
             self._probe(mode, session, start)
@@ -308,10 +309,9 @@ def judge_lives(base: SoakResult) -> SoakResult:
 
 
 def _kicked(life: ConnectionLife) -> bool:
-    low, high = KICK_WINDOW_S
-    # soketi's reason names it at any configured timeout (SOKETI_USER_AUTHENTICATION_TIMEOUT).
-    named = "not authorized within" in (life.reason or "")
-    return life.close_code in KICK_CODES and (low <= life.lived_s <= high or named)
+    from wsdiag.channels.signin import is_auth_kick
+
+    return is_auth_kick(life.close_code, life.lived_s, life.reason)
 
 
 def _how(idle: list[ConnectionLife], silent: list[ConnectionLife]) -> str:

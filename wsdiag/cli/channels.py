@@ -32,6 +32,7 @@ from wsdiag.cli.options import (
 from wsdiag.models import Report
 
 if TYPE_CHECKING:
+    from wsdiag.channels.signin import UserSigner
     from wsdiag.channels.tail import Authorizer
     from wsdiag.checks import CheckOptions
     from wsdiag.credentials import Credentials
@@ -393,6 +394,16 @@ def _authorizer(
 )
 @click.option("--user-info", metavar="JSON", help="Presence user info when signing locally.")
 @click.option(
+    "--signin",
+    metavar="USER_JSON",
+    help='Sign in as this user (pusher:signin, signed with --secret), e.g. \'{"id":"42"}\'.',
+)
+@click.option(
+    "--user-auth-endpoint",
+    metavar="URL",
+    help="Sign in through the app's user-auth endpoint (pusher-js userAuthentication).",
+)
+@click.option(
     "--encryption-master-key",
     metavar="BASE64",
     help="Decrypt private-encrypted- channels (needs PyNaCl).",
@@ -430,6 +441,8 @@ def tail(
     auth_header: tuple[str, ...],
     user_id: str,
     user_info: str | None,
+    signin: str | None,
+    user_auth_endpoint: str | None,
     encryption_master_key: str | None,
     events: tuple[str, ...],
     count: int | None,
@@ -473,6 +486,9 @@ def tail(
     _start_trace(debug, credentials.secret)
     renderer = _tail_renderer(as_json, full)
     auth = AuthFlags(auth_endpoint, auth_header, user_id, user_info)
+    signer = _signer(
+        signin, user_auth_endpoint, auth_header, resolved.key, credentials.secret, network, check
+    )
     session = TailSession(
         resolved,
         TailOptions(
@@ -483,6 +499,7 @@ def tail(
             count=count,
             duration=duration,
             check=check,
+            signer=signer,
         ),
         sink=renderer.on_event,
         flush=renderer.flush,
@@ -503,6 +520,55 @@ def tail(
     else:
         code = ExitCode.CHECK_FAILED if summary.failed else ExitCode.OK
     click.get_current_context().exit(int(code))
+
+
+def _signer(
+    user_json: str | None,
+    endpoint: str | None,
+    headers: tuple[str, ...],
+    key: str,
+    secret: str | None,
+    network: NetworkFlags,
+    check: CheckOptions,
+) -> UserSigner | None:
+    """--signin (signed locally) or --user-auth-endpoint: how tail signs in, if at all."""
+    from wsdiag.channels.signin import EndpointSigner, LocalSigner
+
+    if user_json and endpoint:
+        raise click.UsageError("--signin and --user-auth-endpoint: give one (the endpoint decides)")
+    if endpoint:
+        if not endpoint.startswith(("http://", "https://")):
+            raise click.BadParameter(
+                "must be an http:// or https:// URL", param_hint="--user-auth-endpoint"
+            )
+        from urllib.parse import urlsplit
+
+        from wsdiag.proxy import bypassed
+
+        proxy = None if bypassed(urlsplit(endpoint).hostname or "") else check.proxy
+        return EndpointSigner(
+            endpoint,
+            key,
+            _auth_headers(headers),
+            secret,
+            check.timeout,
+            network.ca_bundle,
+            not network.insecure,
+            proxy,
+        )
+    if not user_json:
+        return None
+    try:
+        user = json.loads(user_json)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--signin") from None
+    if not isinstance(user, dict) or not user.get("id"):
+        raise click.BadParameter('must be a JSON object with an "id"', param_hint="--signin")
+    if not secret:
+        raise click.UsageError(
+            "--signin signs with the app secret: pass --secret (or use --user-auth-endpoint)"
+        )
+    return LocalSigner(key, secret, user_json)
 
 
 class Terminated(KeyboardInterrupt):

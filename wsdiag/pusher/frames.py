@@ -123,6 +123,11 @@ def subscribe_frame(channel: str, auth: str | None = None, channel_data: str | N
     return _frame("pusher:subscribe", data)
 
 
+def signin_frame(auth: str, user_data: str) -> str:
+    """``pusher:signin`` (user authentication): ``user_data`` is the JSON string that was signed."""
+    return _frame("pusher:signin", {"auth": auth, "user_data": user_data})
+
+
 def unsubscribe_frame(channel: str) -> str:
     return _frame("pusher:unsubscribe", {"channel": channel})
 

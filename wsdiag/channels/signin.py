@@ -1,0 +1,150 @@
+"""User sign-in (``pusher:signin``) and the 30-second kick of servers that want one (issue 10 §3).
+
+Pusher with "authorized connections" on, and soketi with user authentication on
+(``SOKETI_DEFAULT_APP_USER_AUTHENTICATION=true``; ``SOKETI_USER_AUTHENTICATION_TIMEOUT``,
+30000 ms by default), close a connection that has not signed in (or subscribed
+to a private channel) within ~30 s: soketi with 4009 "Connection not authorized
+within timeout.". ``tail --signin`` signs in as pusher-js's ``signin()`` does:
+locally with the secret, or through the app's user-auth endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from wsdiag.channels.auth import AuthError
+from wsdiag.models import ErrorKind
+from wsdiag.pusher.signing import sign_user
+
+if TYPE_CHECKING:
+    from wsdiag.proxy import Proxy
+
+KICK_WINDOW_S = (25.0, 35.0)  # the 30-second kick (PUSHER-PROTOCOL.md, "Timers")
+KICK_CODES = frozenset({4009})
+KICK_CAUSE = (
+    "the server closes connections that have not signed in (pusher:signin) or subscribed to a "
+    'private channel within ~30 s: user authentication is on (Pusher: "authorized connections"; '
+    "soketi: SOKETI_DEFAULT_APP_USER_AUTHENTICATION=true)"
+)
+KICK_FIX = (
+    "sign in within 30 s (pusher-js: pusher.signin() with its userAuthentication endpoint; "
+    'wsdiag tail --signin \'{"id":"…"}\'), subscribe to a private channel, or turn user '
+    "authentication off for this app"
+)
+
+
+def is_auth_kick(code: int | None, lived_s: float, reason: str | None) -> bool:
+    """A close that is the 30-second kick: 4009 after 25–35 s (or soketi's words, any time)."""
+    low, high = KICK_WINDOW_S
+    named = "not authorized within" in (reason or "")  # soketi's, whatever timeout it has
+    return code in KICK_CODES and (low <= lived_s <= high or named)
+
+
+class UserSigner(Protocol):
+    def sign_in(self, socket_id: str) -> tuple[str, str]:
+        """``(auth, user_data)`` for ``pusher:signin``; AuthError when that fails."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalSigner:
+    key: str
+    secret: str
+    user_data: str  # the JSON string, sent and signed exactly as given
+
+    def sign_in(self, socket_id: str) -> tuple[str, str]:
+        return sign_user(self.key, self.secret, socket_id, self.user_data), self.user_data
+
+
+@dataclass(frozen=True)
+class EndpointSigner:
+    """The app's user-auth endpoint (pusher-js ``userAuthentication``: POST ``socket_id``)."""
+
+    url: str
+    key: str
+    headers: Sequence[tuple[str, str]] = ()
+    secret: str | None = None  # when known, the returned signature is checked
+    timeout: float = 5.0
+    ca_bundle: str | None = None
+    verify_tls: bool = True
+    proxy: Proxy | None = None
+
+    def sign_in(self, socket_id: str) -> tuple[str, str]:
+        status, body = self._post(socket_id)
+        if status != 200:
+            raise AuthError(
+                ErrorKind.AUTH_ENDPOINT_ERROR,
+                f"the user-auth endpoint {self.url} answered {status}",
+                "check the endpoint (Laravel: Broadcast::routes() and a logged-in user); pass "
+                "the session cookie or token with --auth-header",
+                {"url": self.url, "status": status},
+            )
+        reply = _json_object(body)
+        auth, user_data = reply.get("auth"), reply.get("user_data")
+        if not isinstance(auth, str) or not isinstance(user_data, str):
+            raise AuthError(
+                ErrorKind.AUTH_ENDPOINT_ERROR,
+                f"the user-auth endpoint {self.url} did not reply "
+                '{"auth": "KEY:SIGNATURE", "user_data": "<JSON string>"}',
+                "return what the Pusher server library's authenticateUser() returns",
+                {"url": self.url},
+            )
+        if self.secret and auth != sign_user(self.key, self.secret, socket_id, user_data):
+            raise AuthError(
+                ErrorKind.AUTH_SIGNATURE_MISMATCH,
+                "the user-auth endpoint's signature does not match this key and secret",
+                "the app signs with another app's key or secret: compare PUSHER_APP_KEY and "
+                "PUSHER_APP_SECRET on both sides",
+                {"url": self.url},
+            )
+        return auth, user_data
+
+    def _post(self, socket_id: str) -> tuple[int, bytes]:
+        import http.client
+
+        from wsdiag.dialer import DialError
+        from wsdiag.exchange import http_exchange
+        from wsdiag.models import Stopwatch
+        from wsdiag.target import Endpoint
+        from wsdiag.transport import tls_context
+
+        url = urllib.parse.urlsplit(self.url)
+        secure = url.scheme == "https"
+        endpoint = Endpoint(url.hostname or "", url.port or (443 if secure else 80), secure)
+        headers = [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Accept", "application/json"),
+            *self.headers,
+        ]
+        try:
+            reply = http_exchange(
+                endpoint,
+                "POST",
+                (url.path or "/") + (f"?{url.query}" if url.query else ""),
+                body=urllib.parse.urlencode({"socket_id": socket_id}).encode(),
+                headers=headers,
+                timeout=self.timeout,
+                watch=Stopwatch(),
+                tls=tls_context(self.ca_bundle, self.verify_tls, alpn=()) if secure else None,
+                proxy=self.proxy,
+            )
+        except (DialError, OSError, http.client.HTTPException) as exc:
+            raise AuthError(
+                ErrorKind.AUTH_ENDPOINT_ERROR,
+                f"could not reach the user-auth endpoint {self.url}: {exc}",
+                "check that the app is running; test it with curl -X POST -d socket_id=1.1",
+                {"url": self.url},
+            ) from None
+        return reply.status, reply.body[:100_000]
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
