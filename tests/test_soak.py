@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from tests.servers.soketi import Soketi
 from wsdiag.checks.soak import ConnectionLife, Ending, KeepAlive, SoakResult, judge_lives
 from wsdiag.cli import cli
 from wsdiag.models import ErrorKind, Status
-from wsdiag.render.soak import soak_lines
+from wsdiag.render.soak import SoakProgress, soak_lines
 
 SCHEMA = json.loads(resources.files("wsdiag").joinpath("schema/soak-v1.json").read_text())
 
@@ -154,3 +155,17 @@ def test_console_report(soketi: Soketi, relay: str) -> None:
     assert lines[2].startswith("  (a) no pings           closed 1006")
     assert "idle timeout of the path: ≈ 2" in result.stdout
     assert "soaking" not in result.output  # live progress only on a terminal
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_live_progress_only_on_a_terminal() -> None:
+    progress_lives = lives((Ending.CLOSED, 2.0, 1006), ALIVE, ALIVE)
+    for stream, shown in ((_Terminal(), True), (io.StringIO(), False)):
+        progress = SoakProgress(stream, 600)
+        progress.update(progress_lives)
+        progress.stop()
+        assert ("(b) WebSocket pings    alive after 600.0 s" in stream.getvalue()) is shown
