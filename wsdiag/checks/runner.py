@@ -361,9 +361,15 @@ def check_target(
     run = Run(report, sink)
     report.notes.extend(target.notes)
     if options.proxy is not None:
+        # socks5:// and socks4:// resolve the target here and hand the proxy an address;
+        # the others (http://, socks5h://, socks4a://) leave the name to the proxy.
+        resolves = options.proxy.scheme in ("socks5", "socks4")
+        who = (
+            "this machine resolves the target, the proxy" if resolves else "the proxy resolves and"
+        )
         report.notes.append(
-            f"through the HTTP proxy {options.proxy.label} (from {options.proxy.source}): "
-            "the proxy resolves and connects to the target; wsdiag measures the tunnel"
+            f"through the {options.proxy.kind} {options.proxy.label} (from "
+            f"{options.proxy.source}): {who} connects to it; wsdiag measures the tunnel"
         )
     addresses = resolve_all(run, target, options)
     if stages == (Stage.RESOLVE,):
