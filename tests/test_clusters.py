@@ -44,7 +44,7 @@ class Bed:
     mt1: Soketi
     eu: Soketi
 
-    def run(self, *args: str, home: Path) -> Outcome:
+    def run(self, *args: str, home: Path, env: dict[str, str] | None = None) -> Outcome:
         return run_wsdiag(
             *args,
             "--resolver",
@@ -55,6 +55,7 @@ class Bed:
             str(TIMEOUT),
             home=home,
             prefix=self.client.command,
+            env=env,
         )
 
 
@@ -113,6 +114,16 @@ def test_key_discovery_names_the_cluster_that_accepts_the_key(bed: Bed, tmp_path
     assert {row["cluster"] for row in document["clusters"][:2]} == {"mt1", "eu"}
     for secret in (bed.mt1.secret, bed.eu.secret):
         assert secret not in outcome.stdout + outcome.stderr
+
+
+@pytest.mark.netns
+@pytest.mark.soketi
+def test_the_key_comes_from_the_settings_as_for_every_command(bed: Bed, tmp_path: Path) -> None:
+    """No --key: PUSHER_APP_KEY (as check, tail and publish read it) names the key to look for."""
+    env = {"PUSHER_APP_KEY": bed.eu.key}
+    outcome = bed.run("clusters", "--pings", "1", "--json", home=tmp_path, env=env)
+    assert outcome.exit_code == 0, outcome.describe()
+    assert outcome.report()["key_clusters"] == ["eu"], outcome.describe()
 
 
 @pytest.mark.netns

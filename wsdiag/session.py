@@ -61,6 +61,12 @@ class PusherSession:
         self.client.send(frame)
         self._flush()
 
+    def control_ping(self, payload: bytes = b"wsdiag") -> None:
+        """An RFC 6455 ping frame (not pusher:ping). A failed send needs no handling here:
+        the next read finds the dead connection and says so as ``Closed``."""
+        with contextlib.suppress(websocket.WebSocketException, OSError):
+            self._ws.ping(payload)
+
     def _flush(self) -> None:
         for frame in self.client.frames_to_send():
             trace.trace(">>", self.label, frame)

@@ -13,19 +13,21 @@ thread; the caller polls ``SoakRun.lives`` for live progress. Nothing here print
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsdiag.checks import CheckOptions
 from wsdiag.models import ErrorKind, Status
 from wsdiag.pusher.client import Closed, Pong, ServerError
 from wsdiag.target import Endpoint
+
+if TYPE_CHECKING:
+    from wsdiag.session import PusherSession
 
 
 class KeepAlive(StrEnum):
@@ -196,13 +198,9 @@ class SoakRun:
         self._set(mode, ending=ending, close_code=code, reason=event.reason, **changes)
 
 
-def _control_ping(session: Any) -> None:
-    """An RFC 6455 ping frame: what (b) sends instead of pusher:ping.
-
-    A failed send needs no handling: the next read finds the dead connection (Closed).
-    """
-    with contextlib.suppress(Exception):
-        session._ws.ping(b"wsdiag")  # the session has no control-ping API of its own
+def _control_ping(session: PusherSession) -> None:
+    """An RFC 6455 ping frame: what (b) sends instead of pusher:ping."""
+    session.control_ping()
 
 
 def run_soak(

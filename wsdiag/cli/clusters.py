@@ -29,7 +29,9 @@ SCHEMA_VERSION = 1
 
 
 @click.command()
-@click.option("--key", metavar="KEY", help="App key: find the cluster that accepts it.")
+@click.option(
+    "--key", metavar="KEY", help="App key: find the cluster that accepts it [env: PUSHER_APP_KEY]."
+)
 @network_options
 @check_options
 @click.option("--json", "as_json", is_flag=True, help="Write a JSON document to stdout.")
@@ -49,7 +51,9 @@ def clusters(key: str | None, network: NetworkFlags, checks: CheckFlags, as_json
     """
     from wsdiag.target import cluster_target
 
-    run = Invocation(ServerFlags(), network=network)
+    # The key as every command resolves it: --key, else PUSHER_APP_KEY or the default profile.
+    run = Invocation(ServerFlags(key=key), network=network)
+    key = run.settings.value("key")
     options = run.check_options(cluster_target("mt1"), checks)
     from wsdiag.checks.clusters import probe_clusters, ranked
 
