@@ -7,11 +7,13 @@ import json
 import os
 from collections.abc import Iterator
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.faults.harness import run_json
 from tests.servers.idle_relay import idle_relay
 from tests.servers.soketi import Soketi
 from wsdiag.checks.soak import ConnectionLife, Ending, KeepAlive, SoakResult, judge_lives
@@ -169,3 +171,21 @@ def test_live_progress_only_on_a_terminal() -> None:
         progress.update(progress_lives)
         progress.stop()
         assert ("(b) WebSocket pings    alive after 600.0 s" in stream.getvalue()) is shown
+
+
+@pytest.mark.soketi
+def test_check_soak_adds_the_idle_probe_as_its_last_stage(soketi: Soketi, tmp_path: Path) -> None:
+    """issue 10: `check --soak SECONDS` holds the three connections on the path that connected."""
+    with idle_relay((soketi.host, soketi.port), 2.0) as front:
+        outcome = run_json(
+            "check", front.ws_url, "--key", soketi.key, "--soak", "3.5", timeout=1, home=tmp_path
+        )
+    document = outcome.report()
+    soak = document["results"][-1]
+    assert soak["stage"] == "soak", outcome.describe()
+    assert 1.8 <= soak["details"]["idle_timeout_s"] <= 2.6, outcome.describe()
+    # pusher-js pings only after the server's 30 s activity_timeout: the relay wins
+    assert soak["status"] == "fail" and outcome.exit_code == 1, outcome.describe()
+    assert soak["fix"], outcome.describe()
+    stages = [r["stage"] for r in document["results"]]
+    assert stages.index("websocket") < stages.index("soak")

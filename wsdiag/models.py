@@ -31,6 +31,7 @@ class Stage(StrEnum):
     API = "api"  # the HTTP API: signed requests
     SUBSCRIBE = "subscribe"  # channel subscriptions and their auth
     DELIVERY = "delivery"  # events published over the API and received on the socket
+    SOAK = "soak"  # idle connections held for check --soak SECONDS (issue 10)
 
 
 class ErrorKind(StrEnum):

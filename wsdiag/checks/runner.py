@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from wsdiag.checks import CheckOptions
 from wsdiag.classify import endpoint_label
 from wsdiag.credentials import Credentials
-from wsdiag.models import ErrorKind, Report, Stage, StageResult, Status
+from wsdiag.models import ErrorKind, Phase, Report, Stage, StageResult, Status
 from wsdiag.target import Endpoint, Target
 
 ResultSink = Callable[[StageResult], None]
@@ -349,8 +349,12 @@ def check_target(
     stages: Sequence[Stage] = tuple(Stage),
     credentials: Credentials | None = None,
     events: int = 5,
+    soak_s: float = 0.0,
 ) -> Report:
     """Run the chosen stages (all by default) and return the filled report.
+
+    ``soak_s``: then hold idle connections that long on the path that worked
+    (``wsdiag soak``'s three keep-alives), as the last stage.
 
     Later stages need earlier ones (addresses, reachable ports), so those run
     whatever ``stages`` says; ``stages`` only decides which optional layers
@@ -393,4 +397,56 @@ def check_target(
         )
     if credentials is not None and credentials.complete and Stage.DELIVERY in stages:
         end_to_end(run, target, options, credentials, working, events)
+    if soak_s > 0:
+        soak_stage(run, target, options, working, soak_s)
     return report
+
+
+def soak_stage(
+    run: Run, target: Target, options: CheckOptions, working: WorkingPath | None, seconds: float
+) -> None:
+    """``check --soak``: the idle-timeout probe on the path that connected."""
+    from wsdiag.checks.soak import run_soak
+
+    if working is None:
+        run.skip(Stage.SOAK, target.label, "no WebSocket path works")
+        return
+    if not target.key:
+        run.skip(Stage.SOAK, target.label, "soak needs the app key: --key or PUSHER_APP_KEY")
+        return
+    endpoint = working.endpoint
+    started = run.offset_ms()
+    try:
+        found = run_soak(endpoint, target.key, options, seconds)
+    except Exception as exc:
+        run.add(internal_error(Stage.SOAK, endpoint.url, exc), started)
+        return
+    lives = [
+        {
+            "keep_alive": str(life.keep_alive),
+            "ending": str(life.ending),
+            "lived_s": round(life.lived_s, 3),
+            "close_code": life.close_code,
+            "reason": life.reason,
+        }
+        for life in found.lives
+    ]
+    details = {
+        "duration_s": found.duration_s,
+        "idle_timeout_s": found.idle_timeout_s,
+        "pusher_pings_keep_alive": found.pusher_pings_keep_alive,
+        "activity_timeout_s": found.activity_timeout_s,
+        "connections": lives,
+    }
+    result = StageResult(
+        Stage.SOAK,
+        endpoint.url,
+        found.status,
+        found.summary,
+        found.kind,
+        found.cause,
+        found.fix,
+        details,
+        (Phase("soak", round(found.duration_s * 1000, 3)),),
+    )
+    run.add(result, started)

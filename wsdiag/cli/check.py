@@ -14,6 +14,7 @@ from wsdiag.cli.options import (
     Invocation,
     NetworkFlags,
     ReportFlags,
+    Seconds,
     ServerFlags,
     check_options,
     credential_options,
@@ -41,6 +42,7 @@ def run_stages(
     report_flags: ReportFlags,
     creds: CredentialFlags | None = None,
     events: int = 5,
+    soak: float = 0.0,
 ) -> None:
     run = Invocation(server, creds, network)
     target = run.target(argument)
@@ -57,7 +59,7 @@ def run_stages(
     from wsdiag.checks.runner import check_target
 
     try:
-        check_target(target, options, report, renderer.on_result, stages, credentials, events)
+        check_target(target, options, report, renderer.on_result, stages, credentials, events, soak)
     except KeyboardInterrupt:
         report.interrupted = True
     finish_report(report, renderer, report_flags, run)
@@ -104,6 +106,13 @@ def layered(fn: Any) -> Any:
     show_default=True,
     help="Test events to publish and receive for end-to-end latency (with credentials).",
 )
+@click.option(
+    "--soak",
+    type=Seconds(min=0, max=3600),
+    default=0,
+    metavar="SECONDS",
+    help="Then hold idle connections this long to find the path's idle timeout (as wsdiag soak).",
+)
 def check(
     target: str | None,
     server: ServerFlags,
@@ -112,6 +121,7 @@ def check(
     report: ReportFlags,
     creds: CredentialFlags,
     events: int,
+    soak: float,
 ) -> None:
     """Check every layer: DNS, TCP, TLS, WebSocket, Pusher handshake, ping.
 
@@ -128,7 +138,7 @@ def check(
       wsdiag check mt1
       wsdiag check eu --key 278d425bdf160c739803 --json
       wsdiag check ws://127.0.0.1:6001 --key app-key --junit wsdiag.xml
-      wsdiag check mt1 --env-file .env --max-latency-ms 300
+      wsdiag check mt1 --env-file .env --max-latency-ms 300 --soak 180
     """
     run_stages(
         "check",
@@ -141,6 +151,7 @@ def check(
         report_flags=report,
         creds=creds,
         events=events,
+        soak=soak,
     )
 
 
