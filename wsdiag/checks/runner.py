@@ -406,7 +406,7 @@ def soak_stage(
     run: Run, target: Target, options: CheckOptions, working: WorkingPath | None, seconds: float
 ) -> None:
     """``check --soak``: the idle-timeout probe on the path that connected."""
-    from wsdiag.checks.soak import run_soak
+    from wsdiag.checks.soak import figures, run_soak
 
     if working is None:
         run.skip(Stage.SOAK, target.label, "no WebSocket path works")
@@ -421,23 +421,6 @@ def soak_stage(
     except Exception as exc:
         run.add(internal_error(Stage.SOAK, endpoint.url, exc), started)
         return
-    lives = [
-        {
-            "keep_alive": str(life.keep_alive),
-            "ending": str(life.ending),
-            "lived_s": round(life.lived_s, 3),
-            "close_code": life.close_code,
-            "reason": life.reason,
-        }
-        for life in found.lives
-    ]
-    details = {
-        "duration_s": found.duration_s,
-        "idle_timeout_s": found.idle_timeout_s,
-        "pusher_pings_keep_alive": found.pusher_pings_keep_alive,
-        "activity_timeout_s": found.activity_timeout_s,
-        "connections": lives,
-    }
     result = StageResult(
         Stage.SOAK,
         endpoint.url,
@@ -446,7 +429,7 @@ def soak_stage(
         found.kind,
         found.cause,
         found.fix,
-        details,
+        figures(found),
         (Phase("soak", round(found.duration_s * 1000, 3)),),
     )
     run.add(result, started)

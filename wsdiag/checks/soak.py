@@ -223,6 +223,28 @@ def run_soak(
     return judge(run, endpoint.url)
 
 
+def figures(result: SoakResult) -> dict[str, Any]:
+    """The result's figures, JSON-ready: what soak --json and check's soak record carry."""
+    return {
+        "duration_s": result.duration_s,
+        "interval_s": result.interval_s,
+        "server_activity_timeout_s": result.server_activity_timeout,
+        "idle_timeout_s": result.idle_timeout_s,
+        "pusher_pings_keep_alive": result.pusher_pings_keep_alive,
+        "activity_timeout_s": result.activity_timeout_s,
+        "connections": [
+            {
+                "keep_alive": str(life.keep_alive),
+                "ending": str(life.ending),
+                "lived_s": round(life.lived_s, 3),
+                "close_code": life.close_code,
+                "reason": life.reason,
+            }
+            for life in result.lives
+        ],
+    }
+
+
 def judge(run: SoakRun, target: str) -> SoakResult:
     lives = run.lives
     interval = run.interval or float(run.server_activity_timeout or 120)

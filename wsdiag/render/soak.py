@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import IO, Any
 
 from wsdiag import __version__
-from wsdiag.checks.soak import ConnectionLife, Ending, SoakResult
+from wsdiag.checks.soak import ConnectionLife, Ending, SoakResult, figures
 
 
 def life_words(life: ConnectionLife) -> str:
@@ -53,26 +53,11 @@ def soak_document(result: SoakResult, exit_code: int) -> dict[str, Any]:
         "target": result.target,
         "status": str(result.status),
         "exit_code": exit_code,
-        "duration_s": result.duration_s,
-        "interval_s": result.interval_s,
-        "server_activity_timeout_s": result.server_activity_timeout,
-        "idle_timeout_s": result.idle_timeout_s,
-        "pusher_pings_keep_alive": result.pusher_pings_keep_alive,
-        "activity_timeout_s": result.activity_timeout_s,
         "kind": str(result.kind) if result.kind else None,
         "summary": result.summary,
         "cause": result.cause,
         "fix": result.fix,
-        "connections": [
-            {
-                "keep_alive": str(life.keep_alive),
-                "ending": str(life.ending),
-                "lived_s": round(life.lived_s, 3),
-                "close_code": life.close_code,
-                "reason": life.reason,
-            }
-            for life in result.lives
-        ],
+        **figures(result),
     }
 
 
