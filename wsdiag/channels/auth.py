@@ -109,53 +109,79 @@ class EndpointAuthorizer:
         return auth
 
     def _post(self, socket_id: str, channel: str) -> tuple[int, bytes, str]:
-        """POST the form as pusher-js does, through the one dialer (proxy, Happy Eyeballs)."""
-        from wsdiag.classify import classify_dial
-        from wsdiag.dialer import DialError
-        from wsdiag.exchange import http_exchange
-        from wsdiag.models import Stopwatch
-        from wsdiag.target import Endpoint
-        from wsdiag.transport import tls_context
+        fields = {"socket_id": socket_id, "channel_name": channel}
+        return post_form(
+            self.url,
+            fields,
+            headers=self.headers,
+            timeout=self.timeout,
+            ca_bundle=self.ca_bundle,
+            verify_tls=self.verify_tls,
+            proxy=self.proxy,
+            what="auth endpoint",
+        )
 
-        url = urllib.parse.urlsplit(self.url)
-        secure = url.scheme == "https"
-        endpoint = Endpoint(url.hostname or "", url.port or (443 if secure else 80), secure)
-        form = urllib.parse.urlencode({"socket_id": socket_id, "channel_name": channel}).encode()
-        headers = [
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Accept", "application/json"),
-            *self.headers,
-        ]
-        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
-        try:
-            reply = http_exchange(
-                endpoint,
-                "POST",
-                target,
-                body=form,
-                headers=headers,
-                timeout=self.timeout,
-                watch=Stopwatch(),
-                tls=tls_context(self.ca_bundle, self.verify_tls, alpn=()) if secure else None,
-                proxy=self.proxy,
-            )
-        except DialError as err:
-            found = classify_dial(err, endpoint.host, endpoint.port, self.timeout)
-            raise AuthError(
-                ErrorKind.AUTH_ENDPOINT_ERROR,
-                f"could not reach the auth endpoint {self.url}: {found.summary} "
-                f"[{found.kind}]: {found.cause}",
-                f"{found.fix}; test the endpoint with curl -X POST",
-                {"url": self.url, "kind": str(found.kind)},
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise AuthError(
-                ErrorKind.AUTH_ENDPOINT_ERROR,
-                f"the auth endpoint {self.url} did not answer: {exc or type(exc).__name__}",
-                "check that the app is running; test it with curl -X POST",
-                {"url": self.url},
-            ) from None
-        return reply.status, reply.body[:100_000], reply.headers.get("content-type", "")
+
+def post_form(
+    url: str,
+    fields: Mapping[str, str],
+    *,
+    headers: Sequence[tuple[str, str]],
+    timeout: float,
+    ca_bundle: str | None,
+    verify_tls: bool,
+    proxy: Proxy | None,
+    what: str,
+) -> tuple[int, bytes, str]:
+    """POST ``fields`` as pusher-js posts to an app endpoint (channel auth, user sign-in),
+    through the one dialer (proxy, Happy Eyeballs); (status, body, content type).
+
+    AuthError when no reply came, its cause named by the one classifier.
+    """
+    from wsdiag.classify import classify_dial
+    from wsdiag.dialer import DialError
+    from wsdiag.exchange import http_exchange
+    from wsdiag.models import Stopwatch
+    from wsdiag.target import Endpoint
+    from wsdiag.transport import tls_context
+
+    parts = urllib.parse.urlsplit(url)
+    secure = parts.scheme == "https"
+    endpoint = Endpoint(parts.hostname or "", parts.port or (443 if secure else 80), secure)
+    sent = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Accept", "application/json"),
+        *headers,
+    ]
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        reply = http_exchange(
+            endpoint,
+            "POST",
+            target,
+            body=urllib.parse.urlencode(fields).encode(),
+            headers=sent,
+            timeout=timeout,
+            watch=Stopwatch(),
+            tls=tls_context(ca_bundle, verify_tls, alpn=()) if secure else None,
+            proxy=proxy,
+        )
+    except DialError as err:
+        found = classify_dial(err, endpoint.host, endpoint.port, timeout)
+        raise AuthError(
+            ErrorKind.AUTH_ENDPOINT_ERROR,
+            f"could not reach the {what} {url}: {found.summary} [{found.kind}]: {found.cause}",
+            f"{found.fix}; test the endpoint with curl -X POST",
+            {"url": url, "kind": str(found.kind)},
+        ) from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise AuthError(
+            ErrorKind.AUTH_ENDPOINT_ERROR,
+            f"the {what} {url} did not answer: {exc or type(exc).__name__}",
+            "check that the app is running; test it with curl -X POST",
+            {"url": url},
+        ) from None
+    return reply.status, reply.body[:100_000], reply.headers.get("content-type", "")
 
 
 _STATUS_HINTS = {

@@ -11,12 +11,11 @@ locally with the secret, or through the app's user-auth endpoint.
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from wsdiag.channels.auth import AuthError
+from wsdiag.channels.auth import AuthError, post_form
 from wsdiag.models import ErrorKind
 from wsdiag.pusher.signing import sign_user
 
@@ -104,42 +103,17 @@ class EndpointSigner:
         return auth, user_data
 
     def _post(self, socket_id: str) -> tuple[int, bytes]:
-        import http.client
-
-        from wsdiag.dialer import DialError
-        from wsdiag.exchange import http_exchange
-        from wsdiag.models import Stopwatch
-        from wsdiag.target import Endpoint
-        from wsdiag.transport import tls_context
-
-        url = urllib.parse.urlsplit(self.url)
-        secure = url.scheme == "https"
-        endpoint = Endpoint(url.hostname or "", url.port or (443 if secure else 80), secure)
-        headers = [
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Accept", "application/json"),
-            *self.headers,
-        ]
-        try:
-            reply = http_exchange(
-                endpoint,
-                "POST",
-                (url.path or "/") + (f"?{url.query}" if url.query else ""),
-                body=urllib.parse.urlencode({"socket_id": socket_id}).encode(),
-                headers=headers,
-                timeout=self.timeout,
-                watch=Stopwatch(),
-                tls=tls_context(self.ca_bundle, self.verify_tls, alpn=()) if secure else None,
-                proxy=self.proxy,
-            )
-        except (DialError, OSError, http.client.HTTPException) as exc:
-            raise AuthError(
-                ErrorKind.AUTH_ENDPOINT_ERROR,
-                f"could not reach the user-auth endpoint {self.url}: {exc}",
-                "check that the app is running; test it with curl -X POST -d socket_id=1.1",
-                {"url": self.url},
-            ) from None
-        return reply.status, reply.body[:100_000]
+        status, body, _ = post_form(
+            self.url,
+            {"socket_id": socket_id},
+            headers=self.headers,
+            timeout=self.timeout,
+            ca_bundle=self.ca_bundle,
+            verify_tls=self.verify_tls,
+            proxy=self.proxy,
+            what="user-auth endpoint",
+        )
+        return status, body
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
