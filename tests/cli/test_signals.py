@@ -207,9 +207,10 @@ def test_sigterm_ends_tail_like_ctrl_c(tmp_path: Path) -> None:
         seen = ""
         while "subscribed" not in seen and time.monotonic() < deadline:
             seen += process.stderr.readline()
-        time.sleep(0.3)  # the event after the subscription
+        assert process.stdout is not None
+        first = process.stdout.readline()  # the event after the subscription, printed
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=10)
+        _, err = process.communicate(timeout=10)
     assert process.returncode == 143, err
-    assert json.loads(out.splitlines()[0])["data"] == {"n": 1}
+    assert json.loads(first)["data"] == {"n": 1}
     assert "1 event(s)" in err  # the summary

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from tests.faults.harness import Outcome, credentials, run_wsdiag
+from tests.servers.relay import refused_port
 from tests.servers.socks import dante_proxy, socks_proxy
-from tests.servers.soketi import Soketi, free_port
+from tests.servers.soketi import Soketi
 
 USER, PASSWORD = "alice", "socks-pw-9Vz"
 
@@ -32,7 +33,7 @@ def open_proxy() -> Iterator[int]:
 
 def reach(target: str, proxy: str, home: Path, env: dict[str, str] | None = None) -> Outcome:
     args = ["reach", target, "--json", "--timeout", "2"]
-    return run_wsdiag(*args, *(["--proxy", proxy] if proxy else []), home=home, env=env)
+    return run_wsdiag(*args, "--proxy", proxy, home=home, env=env)
 
 
 def failure(outcome: Outcome) -> dict[str, Any]:
@@ -136,10 +137,10 @@ def test_no_credentials_for_a_proxy_that_wants_them(tmp_path: Path, authed: int)
 
 
 def test_destination_refused_by_the_proxy(tmp_path: Path, open_proxy: int) -> None:
-    closed = free_port()
-    found = failure(
-        reach(f"ws://127.0.0.1:{closed}", f"socks5h://127.0.0.1:{open_proxy}", tmp_path)
-    )
+    with refused_port() as closed:
+        found = failure(
+            reach(f"ws://127.0.0.1:{closed}", f"socks5h://127.0.0.1:{open_proxy}", tmp_path)
+        )
     assert found["kind"] == "proxy_upstream_error"
     assert "SOCKS5 reply 5 (connection refused)" in found["summary"]
     assert "nothing listens on that port" in found["cause"]
@@ -162,9 +163,9 @@ def test_socks5_resolves_here_and_says_so(tmp_path: Path, open_proxy: int) -> No
 
 
 def test_proxy_unreachable(tmp_path: Path) -> None:
-    with listener() as port:
+    with listener() as port, refused_port() as no_proxy:
         found = failure(
-            reach(f"ws://127.0.0.1:{port}", f"socks5h://127.0.0.1:{free_port()}", tmp_path)
+            reach(f"ws://127.0.0.1:{port}", f"socks5h://127.0.0.1:{no_proxy}", tmp_path)
         )
     assert found["kind"] == "tcp_refused"
     assert found["cause"].startswith("the proxy socks5h://127.0.0.1:")

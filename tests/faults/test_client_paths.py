@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.faults.harness import Outcome, run_wsdiag
+from tests.faults.harness import Outcome, credentials, run_wsdiag
 from tests.servers.dns import dns_server
 from tests.servers.netns import ClientHost, client_host
 from tests.servers.proxy import forward_proxy
-from tests.servers.relay import listening_socket, relay
+from tests.servers.relay import relay_on
 from tests.servers.soketi import Soketi
 from tests.servers.tls import NAME, days_from_now, make_context, tls_server
 
@@ -38,16 +38,9 @@ def soketi_on_both_families(
     client: ClientHost, soketi: Soketi, port: int = 0, context: Any = None
 ) -> Iterator[int]:
     """Relays to soketi on the client's IPv4 and IPv6 server addresses, one port for both."""
-    v4 = listening_socket(client.server_ipv4, port)
-    port = v4.getsockname()[1]
-    v6 = listening_socket(client.server_ipv6, port)
-    upstream = (soketi.host, soketi.port)
-    with relay(v4, upstream, context), relay(v6, upstream, context):
-        yield port
-
-
-def credentials(soketi: Soketi) -> list[str]:
-    return ["--app-id", soketi.app_id, "--key", soketi.key, "--secret", soketi.secret]
+    addresses = [client.server_ipv4, client.server_ipv6]
+    with relay_on(addresses, (soketi.host, soketi.port), port, context=context) as bound:
+        yield bound
 
 
 def results(outcome: Outcome, stage: str) -> list[dict[str, Any]]:

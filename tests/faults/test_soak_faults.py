@@ -55,6 +55,7 @@ def test_auth_kick() -> None:
         code, document = soak(server.ws_url, server, "--duration", "40")
     assert time.monotonic() - started < 36  # ended with the kick, not the duration
     check_fault(BY_ID["soak.auth_kick"], code, document)
+    assert len(document["connections"]) == 3, document
     for connection in document["connections"]:
         assert connection["close_code"] == 4009
         assert 29 <= connection["lived_s"] <= 32

@@ -124,3 +124,12 @@ def relay_on(
         for listener in listeners:
             stack.enter_context(relay(listener, upstream, context))
         yield int(listeners[0].getsockname()[1])
+
+
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections: bound, never listening, held to the end,
+    so no other process can take the number while the test relies on it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
