@@ -200,11 +200,11 @@ class _Race:
             error: BaseException | None = None
         except OSError as exc:
             sock, error = None, exc
-        with self.lock:
+        with self.lock:  # decided and queued atomically: a late winner is never left open
             if sock is not None and self.decided:
                 sock.close()
                 return
-        self.outcomes.put((address, sock, Attempt(address, error, _ms_since(start))))
+            self.outcomes.put((address, sock, Attempt(address, error, _ms_since(start))))
 
     def run(self) -> Connection:
         attempts: list[Attempt] = []

@@ -96,7 +96,7 @@ def parse_proxy(url: str, source: str = "--proxy") -> Proxy:
     return Proxy(parts.hostname, port or default_port, user, password, source, scheme)
 
 
-# wsdiag.socks.SCHEMES, spelled here so that parsing a URL does not import the SOCKS client.
+# Spelled here, not in wsdiag.socks, so that parsing a URL does not import the SOCKS client.
 _SOCKS_SCHEMES = ("socks5", "socks5h", "socks4", "socks4a")
 
 
@@ -136,17 +136,6 @@ def bypassed(host: str, env: Mapping[str, str] | None = None) -> bool:
         if name == suffix or name.endswith("." + suffix):
             return True
     return False
-
-
-def open_tunnel(proxy: Proxy, host: str, port: int, timeout: float) -> socket.socket:
-    """A socket connected to ``host:port`` through ``proxy`` (CONNECT or SOCKS), or ProxyError."""
-    sock = connect_proxy(proxy, timeout)
-    try:
-        request_tunnel(sock, proxy, host, port, timeout)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def connect_proxy(proxy: Proxy, timeout: float) -> socket.socket:

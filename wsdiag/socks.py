@@ -24,7 +24,6 @@ from wsdiag.proxy import ProxyError
 if TYPE_CHECKING:
     from wsdiag.proxy import Proxy
 
-SCHEMES = ("socks5", "socks5h", "socks4", "socks4a")
 REMOTE_DNS = ("socks5h", "socks4a")
 
 # RFC 1928 §6: the REP field of a SOCKS5 reply.
@@ -49,9 +48,10 @@ _NO_AUTH, _USER_PASSWORD, _NO_METHOD = 0x00, 0x02, 0xFF
 
 def handshake(sock: socket.socket, proxy: Proxy, host: str, port: int, timeout: float) -> None:
     """Ask the SOCKS proxy on ``sock`` for a connection to ``host:port``; ProxyError if refused."""
+    target = host if proxy.scheme in REMOTE_DNS else _resolve_here(proxy, host, port, timeout)
+    # The handshake's own deadline starts after the lookup: a slow resolver is not the proxy's.
     deadline = time.monotonic() + timeout
     io = _Exchange(sock, proxy, deadline, timeout)
-    target = host if proxy.scheme in REMOTE_DNS else _resolve_here(proxy, host, port, timeout)
     if proxy.scheme.startswith("socks4"):
         io.send(socks4_request(target, port, proxy.username or ""))
         check_socks4_reply(io.read(8), proxy, host, port)

@@ -14,8 +14,8 @@ from wsdiag.checks.resolve import (
     compare_hint,
     parse_resolver,
     resolve_host,
-    server_label,
 )
+from wsdiag.classify import endpoint_label
 from wsdiag.models import ErrorKind, Status
 
 ZONE = {
@@ -149,8 +149,8 @@ def test_never_suggests_a_resolver_already_asked(in_use: list[str], hint: str) -
 
 
 def test_server_label_brackets_ipv6() -> None:
-    assert server_label("1.1.1.1", 53) == "1.1.1.1:53"
-    assert server_label("2606:4700:4700::1111", 53) == "[2606:4700:4700::1111]:53"
+    assert endpoint_label("1.1.1.1", 53) == "1.1.1.1:53"
+    assert endpoint_label("2606:4700:4700::1111", 53) == "[2606:4700:4700::1111]:53"
 
 
 def test_private_answers_warn_for_a_public_host_only(server) -> None:

@@ -163,7 +163,7 @@ def post_form(
             headers=sent,
             timeout=timeout,
             watch=Stopwatch(),
-            tls=tls_context(ca_bundle, verify_tls, alpn=()) if secure else None,
+            tls=tls_context(ca_bundle, verify_tls) if secure else None,
             proxy=proxy,
         )
     except DialError as err:
@@ -177,7 +177,7 @@ def post_form(
     except (OSError, http.client.HTTPException) as exc:
         raise AuthError(
             ErrorKind.AUTH_ENDPOINT_ERROR,
-            f"the {what} {url} did not answer: {exc or type(exc).__name__}",
+            f"the {what} {url} did not answer: {str(exc) or type(exc).__name__}",
             "check that the app is running; test it with curl -X POST",
             {"url": url},
         ) from None

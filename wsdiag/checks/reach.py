@@ -33,11 +33,6 @@ from wsdiag.models import ErrorKind, Probed, Stage, StageResult, Status, Stopwat
 MAX_PARALLEL = 64
 
 
-def connect_failure(err: DialError, host: str, port: int, timeout: float) -> Diagnosis:
-    """Why a stage's own dial failed (tls, websocket): the one classifier's answer."""
-    return classify_dial(err, host, port, timeout)
-
-
 def probe_tcp(host: str, address: str, port: int, options: CheckOptions) -> StageResult:
     """One TCP connect to ``address``:``port`` (``host`` is the name it came from)."""
     label = endpoint_label(address, port)

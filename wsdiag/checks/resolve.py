@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     import dns.resolver
 
 from wsdiag.checks import CheckOptions
+from wsdiag.classify import endpoint_label
 from wsdiag.concurrency import Pending
 from wsdiag.models import ErrorKind, Phase, Resolved, Stage, StageResult, Status
 from wsdiag.target import PUBLIC_CLUSTERS, is_ip_literal
@@ -53,11 +54,6 @@ def parse_resolver(text: str) -> tuple[str, int]:
     if not 1 <= port <= 65535:
         raise ValueError(f"port {port} is out of range (1-65535)")
     return match["v6"] or match["host"], port
-
-
-def server_label(address: str, port: int) -> str:
-    """``1.1.1.1:53``, ``[2606:4700:4700::1111]:53``."""
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 @dataclass
@@ -100,7 +96,7 @@ def _connected_do53() -> type[dns.nameserver.Do53Nameserver]:
         """
 
         def __str__(self) -> str:  # how dnspython names the server in its errors
-            return server_label(self.address, self.port)
+            return endpoint_label(self.address, self.port)
 
         def query(
             self,
@@ -172,7 +168,7 @@ def _make_resolver(options: CheckOptions, resolv_conf: str) -> tuple[dns.resolve
     resolver.lifetime = options.timeout
     in_use = _InUse(
         tuple(address for address, _ in servers),
-        tuple(server_label(address, port) for address, port in servers),
+        tuple(endpoint_label(address, port) for address, port in servers),
         chosen=bool(options.resolver),
     )
     return resolver, in_use

@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wsdiag.checks import CheckOptions, dial_stage
-from wsdiag.checks.reach import connect_failure
-from wsdiag.classify import classify_tls, endpoint_label
+from wsdiag.classify import classify_dial, classify_tls, endpoint_label
 from wsdiag.dialer import DialError
 from wsdiag.models import ErrorKind, Stage, StageResult, Status, Stopwatch
 from wsdiag.target import Endpoint
@@ -101,7 +100,7 @@ def handshake_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> St
         )
     except DialError as err:
         if err.phase != "tls":
-            found = connect_failure(err, endpoint.host, endpoint.port, options.timeout)
+            found = classify_dial(err, endpoint.host, endpoint.port, options.timeout)
             return result(Status.FAIL, found.summary, found.kind, found.cause, found.fix)
         chain: list[dict[str, Any]] = []
         spoken = ""

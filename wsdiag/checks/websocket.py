@@ -22,8 +22,7 @@ import websocket
 
 from wsdiag import __version__, trace
 from wsdiag.checks import CheckOptions, dial_stage
-from wsdiag.checks.reach import connect_failure
-from wsdiag.classify import Diagnosis, classify_upgrade_status
+from wsdiag.classify import Diagnosis, classify_dial, classify_upgrade_status
 from wsdiag.dialer import DialError
 from wsdiag.models import ErrorKind, Handshake, Stage, StageResult, Status, Stopwatch
 from wsdiag.pusher.client import Connected, HandshakeFailed
@@ -227,7 +226,7 @@ def _subject_of(endpoint: Endpoint, options: CheckOptions, address: str) -> str:
 
 
 def _dial_failure(err: DialError, endpoint: Endpoint, options: CheckOptions) -> Diagnosis:
-    found = connect_failure(err, endpoint.host, endpoint.port, options.timeout)
+    found = classify_dial(err, endpoint.host, endpoint.port, options.timeout)
     if err.phase != "tls":
         return found
     fix = f"{found.fix} (`wsdiag tls` shows the certificate chain)"

@@ -215,6 +215,10 @@ def classify_dial(err: DialError, host: str, port: int, timeout: float) -> Diagn
     return Diagnosis(kind, summary, cause, fix)
 
 
+# EAI_NODATA is glibc's; other platforms have only EAI_NONAME.
+_NO_SUCH_NAME = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
 def _dns_failure(exc: BaseException, host: str) -> Diagnosis:
     if isinstance(exc, TimeoutError):
         return Diagnosis(
@@ -223,7 +227,7 @@ def _dns_failure(exc: BaseException, host: str) -> Diagnosis:
             f"{host}: {exc}",
             "check this machine's DNS settings (resolv.conf, VPN), or run `wsdiag resolve`",
         )
-    if isinstance(exc, socket.gaierror) and exc.errno in (socket.EAI_NONAME, socket.EAI_NODATA):
+    if isinstance(exc, socket.gaierror) and exc.errno in _NO_SUCH_NAME:
         return Diagnosis(
             ErrorKind.DNS_NXDOMAIN,
             "DNS: name does not resolve",
