@@ -109,3 +109,17 @@ def test_bad_framing_is_a_frame_error(pair: tuple[socket.socket, FrameReader], b
     server.sendall(bad)
     with pytest.raises(FrameError):
         reader.read(2.0)
+
+
+def test_good_frames_before_bad_framing_are_kept_and_the_error_said_once(
+    pair: tuple[socket.socket, FrameReader],
+) -> None:
+    """Bad framing cannot be read past: the frames before it arrive, then one FrameError,
+    and the bytes are gone (a reader that kept them raised the same error forever)."""
+    server, reader = pair
+    server.sendall(frame(OPCODE_TEXT, b"hi") + frame(OPCODE_PING, b"x", fin=False))
+    assert reader.read(2.0) == [(OPCODE_TEXT, b"hi")]
+    assert reader.more_ready()
+    with pytest.raises(FrameError):
+        reader.read(2.0)
+    assert reader.read(0.2) == []  # nothing left to fail on

@@ -127,7 +127,10 @@ class PusherSession:
         try:
             frames = self._frames.read(timeout)
         except FrameError as exc:
-            return self.client.receive_bad_frame(str(exc), time.monotonic())
+            # Bad framing desynchronises the stream: the connection is over (RFC 6455
+            # §7.1.7, 1002), as for pusher-js; a bad but well-framed message is not.
+            self._sock.close()
+            return self.client.receive_close(1002, f"invalid WebSocket framing: {exc}")
         except ConnectionClosed as exc:
             return self.client.receive_close(1006, str(exc))
         if not frames:

@@ -41,6 +41,7 @@ class FrameReader:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._buffer = bytearray()
+        self._error: FrameError | None = None  # bad framing found after good frames: next read
         self._fragments: list[bytes] = []
         self._fragment_opcode = OPCODE_TEXT
 
@@ -72,8 +73,13 @@ class FrameReader:
 
     def more_ready(self) -> bool:
         """Whether a read now returns at once: bytes buffered here, in TLS, or in the kernel."""
-        if len(self._buffer) >= 2 and self._complete_frame_at(0):
+        if self._error is not None:
             return True
+        try:
+            if len(self._buffer) >= 2 and self._complete_frame_at(0):
+                return True
+        except FrameError:
+            return True  # the next read says so
         if isinstance(self._sock, ssl.SSLSocket) and self._sock.pending():
             return True
         try:
@@ -108,8 +114,29 @@ class FrameReader:
         return head, size
 
     def _parse(self) -> list[Frame]:
+        """Every complete frame buffered. Bad framing cannot be read past (where the next
+        frame starts is unknown): the frames before it are returned, the bytes dropped,
+        and the error raised by the next call, once."""
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
         buffer = self._buffer
         frames: list[Frame] = []
+        try:
+            offset = self._cut(frames)
+        except FrameError as exc:
+            buffer.clear()
+            if not frames:
+                raise
+            self._error = exc
+            return frames
+        if offset:
+            del buffer[:offset]
+        return frames
+
+    def _cut(self, frames: list[Frame]) -> int:
+        """Append the complete frames at the start of the buffer; how many bytes they took."""
+        buffer = self._buffer
         offset = 0
         while True:
             header = self._header(offset)
@@ -128,9 +155,7 @@ class FrameReader:
             frame = self._assemble(first & 0x80, first & 0x0F, payload)
             if frame is not None:
                 frames.append(frame)
-        if offset:
-            del buffer[:offset]
-        return frames
+        return offset
 
     def _assemble(self, fin: int, opcode: int, payload: bytes) -> Frame | None:
         """Join fragmented messages (RFC 6455 §5.4); control frames pass through between them."""
