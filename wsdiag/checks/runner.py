@@ -417,7 +417,7 @@ def soak_stage(
     endpoint = working.endpoint
     started = run.offset_ms()
     try:
-        found = run_soak(endpoint, target.key, options, seconds)
+        found = run_soak(endpoint, target.key, options, seconds, addresses=working.addresses)
     except Exception as exc:
         run.add(internal_error(Stage.SOAK, endpoint.url, exc), started)
         return

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -96,9 +96,11 @@ class SoakRun:
         options: CheckOptions,
         duration: float,
         interval: float | None = None,
+        addresses: Sequence[str] | None = None,
     ) -> None:
         self.endpoint, self.key, self.options = endpoint, key, options
         self.duration, self.interval = duration, interval
+        self.addresses = addresses  # the path that connected (check); None: the system's
         self.server_activity_timeout: int | None = None
         self.failure: Any = None  # the StageResult of a failed handshake
         self._lives = {k: ConnectionLife(k) for k in KeepAlive}
@@ -137,22 +139,37 @@ class SoakRun:
     def _hold(self, mode: KeepAlive) -> None:
         from wsdiag.checks.websocket import open_pusher
 
-        result, session = open_pusher(self.endpoint, None, self.key, self.options)
+        try:
+            result, session = open_pusher(self.endpoint, self.addresses, self.key, self.options)
+        except Exception as exc:  # a bug: said as the stage's internal error, not a thread's
+            self._broken(mode, exc)
+            return
         if session is None:
             self.failure = self.failure or result
             self._set(mode, ending=Ending.NOT_CONNECTED, reason=result.summary)
             return
         try:
             self._keep(mode, session)
+        except Exception as exc:  # the same, once connected: never a false "alive"
+            self._broken(mode, exc)
         finally:
             session.close()
+
+    def _broken(self, mode: KeepAlive, exc: Exception) -> None:
+        from wsdiag.checks.runner import internal_error
+        from wsdiag.models import Stage
+
+        self.failure = self.failure or internal_error(Stage.SOAK, self.endpoint.url, exc)
+        self._set(mode, ending=Ending.NOT_CONNECTED, reason=f"internal error: {exc}")
 
     def _keep(self, mode: KeepAlive, session: Any) -> None:
         self.server_activity_timeout = session.server_activity_timeout
         interval = self.interval or float(session.server_activity_timeout or 120)
         client = session.client
-        # (a) and (b) never send pusher:ping: the client's own keep-alive is off.
-        client.activity_timeout = interval if mode is KeepAlive.PUSHER else math.inf
+        # (a) and (b) never send pusher:ping: the client's own keep-alive is off; (c) pings
+        # no later than pusher-js would (the lower of its own and the server's timeout).
+        pusher_every = min(interval, client.activity_timeout)
+        client.activity_timeout = pusher_every if mode is KeepAlive.PUSHER else math.inf
         client.pong_timeout = self.options.timeout
         start = time.monotonic()
         end = start + self.duration
@@ -210,9 +227,10 @@ def run_soak(
     duration: float,
     interval: float | None = None,
     progress: Callable[[tuple[ConnectionLife, ...]], None] | None = None,
+    addresses: Sequence[str] | None = None,
 ) -> SoakResult:
     """Hold the three connections for ``duration`` seconds and judge the path."""
-    run = SoakRun(endpoint, key, options, duration, interval)
+    run = SoakRun(endpoint, key, options, duration, interval, addresses)
     run.start()
     try:
         while not run.wait(0.5):
