@@ -29,7 +29,7 @@ from tests.servers.soketi import Soketi, start_soketi
 from tests.servers.tls import make_context
 from wsdiag.checks.clusters import ClusterResult, key_cluster_fix, nearest, ranked
 from wsdiag.cli.clusters import clusters_document, clusters_lines
-from wsdiag.models import ErrorKind, Handshake, Latency, Stage, StageResult, Status
+from wsdiag.models import ErrorKind, Handshake, Latency, Phase, Stage, StageResult, Status
 from wsdiag.target import PUBLIC_CLUSTERS
 
 TIMEOUT = 2.0
@@ -293,4 +293,28 @@ def test_key_cluster_fix_words() -> None:
     )
     assert key_cluster_fix("mt1", [owner, _cluster("us2", 3.0)], None).startswith(
         "this key is accepted by eu, us2, not mt1: set cluster: 'eu'"
+    )
+
+
+def test_without_pings_the_nearest_is_the_soonest_handshake() -> None:
+    """No key (every cluster answers the placeholder with 4001, so nothing can be pinged):
+    the clusters are still ranked, by the time to the handshake's answer."""
+
+    def answered_4001(name: str, ms: float) -> ClusterResult:
+        shake = StageResult(
+            Stage.WEBSOCKET,
+            f"wss://ws-{name}.pusher.com:443",
+            Status.OK,
+            "placeholder key rejected with 4001",
+            phases=(Phase("connect", ms),),
+            outcome=Handshake(close_code=4001, placeholder_key=True),
+        )
+        return ClusterResult(name, f"ws-{name}.pusher.com", (shake,))
+
+    found = [answered_4001("mt1", 90.0), answered_4001("eu", 20.0), _cluster("us2", None)]
+    assert [r.cluster for r in ranked(found)] == ["eu", "mt1", "us2"]
+    best = nearest(found)
+    assert best is not None and best.cluster == "eu"
+    assert "Nearest: eu (Ireland), handshake answered in 20.0 ms" in "\n".join(
+        clusters_lines(ranked(found), None, [])
     )

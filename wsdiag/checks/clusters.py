@@ -39,9 +39,13 @@ class ClusterResult:
 
     @property
     def reachable(self) -> bool:
-        """The Pusher service answered: connection_established, or a 4001 for the key."""
+        """The Pusher service answered: connection_established, or a Pusher code (4001 for a
+        key it does not know, 4003/4004/41xx for an app it knows but refuses)."""
         shake = self.handshake
-        return shake is not None and (shake.socket_id is not None or shake.close_code == 4001)
+        if shake is None:
+            return False
+        code = shake.close_code
+        return shake.socket_id is not None or (code is not None and 4000 <= code < 4300)
 
     @property
     def key_accepted(self) -> bool | None:
@@ -49,8 +53,8 @@ class ClusterResult:
         shake = self.handshake
         if shake is None or shake.placeholder_key:
             return None
-        if shake.socket_id is not None:
-            return True
+        if shake.socket_id is not None or shake.close_code in _APP_KNOWN:
+            return True  # the key's app lives here (4003/4004/41xx: it refused us)
         return False if shake.close_code == 4001 else None
 
     @property
@@ -66,6 +70,14 @@ class ClusterResult:
         return latency.median if latency else None
 
     @property
+    def handshake_ms(self) -> float | None:
+        """Connect, TLS, upgrade and the Pusher handshake's answer: the time every reachable
+        cluster has, pinged or not (a ping needs a key the cluster accepts)."""
+        if not self.reachable:
+            return None
+        return next((r.elapsed_ms for r in self.results if r.stage is Stage.WEBSOCKET), None)
+
+    @property
     def failure(self) -> StageResult | None:
         return next((r for r in self.results if r.status is Status.FAIL), None)
 
@@ -78,6 +90,9 @@ class ClusterResult:
         if any(r.status in (Status.FAIL, Status.WARN) for r in faults):
             return Status.WARN
         return Status.OK
+
+
+_APP_KNOWN = frozenset({4003, 4004, *range(4100, 4200)})
 
 
 def probe_cluster(cluster: str, key: str | None, options: CheckOptions) -> ClusterResult:
@@ -134,15 +149,16 @@ def ranked(results: Sequence[ClusterResult]) -> list[ClusterResult]:
         if not item.reachable:
             return (2, 0.0)
         median = item.median_ms
-        return (0, median) if median is not None else (1, 0.0)
+        return (0, median) if median is not None else (1, item.handshake_ms or 0.0)
 
     return sorted(results, key=order)  # stable: ties keep the given order
 
 
 def nearest(results: Sequence[ClusterResult]) -> ClusterResult | None:
-    """The reachable cluster with the lowest median ping."""
-    timed = [r for r in results if r.reachable and r.median_ms is not None]
-    return min(timed, key=lambda r: r.median_ms or 0.0) if timed else None
+    """The reachable cluster with the lowest median ping; without any ping (no key a
+    cluster accepts, or --pings 0), the one that answered the handshake soonest."""
+    first = ranked(results)
+    return first[0] if first and first[0].reachable else None
 
 
 def key_clusters(results: Sequence[ClusterResult]) -> list[str]:

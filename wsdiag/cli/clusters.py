@@ -112,12 +112,15 @@ def clusters_lines(
     if not reachable:
         lines.append("FAIL: no cluster could be reached (see the answer column)")
         return lines
-    if best is not None:
+    if best is not None and best.median_ms is not None:
         lines.append(
             f"Nearest: {best.cluster} ({best.region}), ping median {_ms(best.median_ms)} ms"
         )
-    else:
-        lines.append(f"Reachable: {', '.join(reachable)} (no ping times: --pings 0)")
+    elif best is not None:
+        lines.append(
+            f"Nearest: {best.cluster} ({best.region}), handshake answered in "
+            f"{_ms(best.handshake_ms)} ms (no ping: a ping needs a key the cluster accepts)"
+        )
     if key:
         owners = key_clusters(found)
         rejected = [r.cluster for r in found if r.key_accepted is False]
