@@ -264,3 +264,17 @@ def test_burst_of_ten_thousand_events_arrives_complete(soketi: Soketi) -> None:
     numbers = [e["data"]["n"] for e in events]
     assert len(numbers) == total
     assert sorted(numbers) == list(range(total))
+
+
+@pytest.mark.parametrize("option", ["--auth-endpoint", "--user-auth-endpoint"])
+@pytest.mark.parametrize(
+    "url", ["https://app:abc/auth", "https://app:99999/auth", "https://:443/auth", "ftp://app/x"]
+)
+def test_an_unusable_endpoint_url_is_a_usage_error(option: str, url: str) -> None:
+    """Said in one line before anything is sent; it used to end as an internal error."""
+    result = CliRunner().invoke(
+        cli, ["tail", "ws://127.0.0.1:9", "private-x", "--key", "k", option, url]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for {option}" in result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output

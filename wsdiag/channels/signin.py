@@ -24,16 +24,15 @@ if TYPE_CHECKING:
 
 KICK_WINDOW_S = (25.0, 35.0)  # the 30-second kick (PUSHER-PROTOCOL.md, "Timers")
 KICK_CODES = frozenset({4009})
-KICK_CAUSE = (
-    "the server closes connections that have not signed in (pusher:signin) or subscribed to a "
-    'private channel within ~30 s: user authentication is on (Pusher: "authorized connections"; '
-    "soketi: SOKETI_DEFAULT_APP_USER_AUTHENTICATION=true)"
-)
-KICK_FIX = (
-    "sign in within 30 s (pusher-js: pusher.signin() with its userAuthentication endpoint; "
-    'wsdiag tail --signin \'{"id":"…"}\'), subscribe to a private channel, or turn user '
-    "authentication off for this app"
-)
+
+
+def kick_text() -> tuple[str, str]:
+    """(cause, fix) of the 30-second kick: ``wsdiag explain pusher_auth_timeout``'s words,
+    the same that soak gives."""
+    from wsdiag.explain import kind_text
+
+    _, cause, fix = kind_text(ErrorKind.PUSHER_AUTH_TIMEOUT)
+    return cause, fix
 
 
 def is_auth_kick(code: int | None, lived_s: float, reason: str | None) -> bool:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from wsdiag.channels.auth import AuthError, ChannelAuth, needs_auth
 from wsdiag.channels.encryption import DecryptError, decrypt_payload, is_encrypted
-from wsdiag.channels.signin import KICK_CAUSE, KICK_FIX, UserSigner, is_auth_kick
+from wsdiag.channels.signin import UserSigner, is_auth_kick, kick_text
 from wsdiag.channels.stream import Observed, TailEvent, TailSummary, event_matches
 from wsdiag.checks import CheckOptions
 from wsdiag.checks.websocket import open_pusher
@@ -31,7 +31,6 @@ from wsdiag.session import PusherSession
 from wsdiag.target import Target
 
 Sink = Callable[[TailEvent], None]
-PONG_TIMEOUT_S = 30.0  # pusher-js's pongTimeout
 
 
 class _KeepListening:
@@ -55,7 +54,7 @@ class TailOptions:
     count: int | None = None  # stop after this many events
     duration: float | None = None  # stop after this many seconds
     check: CheckOptions = field(default_factory=CheckOptions)
-    pong_timeout: float = PONG_TIMEOUT_S
+    pong_timeout: float = protocol.PONG_TIMEOUT_S  # pusher-js's pongTimeout
     max_reconnects: int | None = None  # None: keep trying (tail is meant to run for long)
     signer: UserSigner | None = None  # --signin: pusher:signin after every connect
 
@@ -295,11 +294,12 @@ class TailSession:
     def _closed(self, closed: protocol.Closed) -> float | None:
         lived = time.monotonic() - self._connected_at
         if is_auth_kick(closed.code, lived, closed.reason or self._last_error):
+            kick_cause, kick_fix = kick_text()
             self._emit(
                 Observed.STATE,
                 state="disconnected",
-                message=f"{closed.code} after {lived:.0f} s: the 30-second kick: {KICK_CAUSE}",
-                fix=KICK_FIX,
+                message=f"{closed.code} after {lived:.0f} s: the 30-second kick: {kick_cause}",
+                fix=kick_fix,
                 code=closed.code,
             )
             return self._policy(closed.code, None)

@@ -27,7 +27,7 @@ from wsdiag.pusher.client import Closed, Pong, ServerError
 from wsdiag.target import Endpoint
 
 if TYPE_CHECKING:
-    from wsdiag.session import PusherSession
+    pass
 
 
 class KeepAlive(StrEnum):
@@ -182,7 +182,7 @@ class SoakRun:
             if now >= end:
                 break
             if now >= next_control_ping:
-                _control_ping(session)
+                session.control_ping()
                 next_control_ping = now + interval
             for event in session.next_events(min(end, now + 0.25, next_control_ping)):
                 if isinstance(event, ServerError):
@@ -213,11 +213,6 @@ class SoakRun:
         ending = Ending.SILENT if silent else Ending.CLOSED
         code = None if silent else event.code
         self._set(mode, ending=ending, close_code=code, reason=event.reason, **changes)
-
-
-def _control_ping(session: PusherSession) -> None:
-    """An RFC 6455 ping frame: what (b) sends instead of pusher:ping."""
-    session.control_ping()
 
 
 def run_soak(

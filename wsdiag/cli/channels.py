@@ -468,8 +468,8 @@ def tail(
     from wsdiag.exit_codes import ExitCode
     from wsdiag.pusher.signing import validate_channel_name
 
-    if auth_endpoint and not auth_endpoint.startswith(("http://", "https://")):
-        raise click.BadParameter("must be an http:// or https:// URL", param_hint="--auth-endpoint")
+    if auth_endpoint:
+        _check_endpoint_url(auth_endpoint, "--auth-endpoint")
     run = Invocation(server, creds, network)
     resolved = run.target(target)
     if not resolved.key:
@@ -537,10 +537,7 @@ def _signer(
     if user_json and endpoint:
         raise click.UsageError("--signin and --user-auth-endpoint: give one (the endpoint decides)")
     if endpoint:
-        if not endpoint.startswith(("http://", "https://")):
-            raise click.BadParameter(
-                "must be an http:// or https:// URL", param_hint="--user-auth-endpoint"
-            )
+        _check_endpoint_url(endpoint, "--user-auth-endpoint")
         from urllib.parse import urlsplit
 
         from wsdiag.proxy import bypassed
@@ -613,3 +610,18 @@ def _tail_renderer(as_json: bool, full: bool) -> Any:
 
 
 COMMANDS: tuple[click.Command, ...] = (tail, publish, channels)
+
+
+def _check_endpoint_url(url: str, option: str) -> None:
+    """An app endpoint URL wsdiag can call: http(s), a host, a port that is a port."""
+    from urllib.parse import urlsplit
+
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter("must be an http:// or https:// URL", param_hint=option)
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as exc:  # a port that is not a number, or out of range
+        raise click.BadParameter(f"{url!r}: {exc}", param_hint=option) from None
+    if not parts.hostname or not port_ok:
+        raise click.BadParameter(f"{url!r} has no usable host and port", param_hint=option)
