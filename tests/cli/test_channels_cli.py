@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +13,12 @@ import pusher
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.cli.tailing import tail_process
 from tests.servers.soketi import Soketi
 from wsdiag.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.soketi
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHER_", "WSDIAG_"))}
-    return {**env, "PYTHONPATH": str(ROOT), "COLUMNS": "160", **extra}
 
 
 def creds(server: Soketi, secret: str | None = None) -> list[str]:
@@ -36,46 +28,6 @@ def creds(server: Soketi, secret: str | None = None) -> list[str]:
 def invoke(*args: str, stdin: str | None = None) -> Result:
     clean = {k: None for k in os.environ if k.startswith(("PUSHER_", "WSDIAG_", "GITHUB_"))}
     return CliRunner().invoke(cli, list(args), input=stdin, env={**clean, "COLUMNS": "160"})
-
-
-@contextmanager
-def tail_process(
-    server: Soketi, channels: list[str], *args: str
-) -> Iterator[subprocess.Popen[str]]:
-    """``wsdiag tail --json`` as a user runs it; waits until every channel is subscribed."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wsdiag",
-            "tail",
-            server.ws_url,
-            *channels,
-            *creds(server),
-            *args,
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-        cwd=ROOT,
-    )
-    assert proc.stderr is not None
-    subscribed: set[str] = set()
-    deadline = time.monotonic() + 15
-    while subscribed != set(channels) and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if " subscribed " in line:
-            subscribed.add(line.split(" subscribed ", 1)[1].split(":", 1)[0])
-        if not line and proc.poll() is not None:
-            break
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
 
 
 def official_client(server: Soketi) -> pusher.Pusher:
@@ -96,7 +48,7 @@ def lines_of(proc: subprocess.Popen[str]) -> list[dict[str, Any]]:
 
 def test_tail_public_private_presence_and_publish(soketi: Soketi) -> None:
     channels = ["news", "private-orders", "presence-room"]
-    with tail_process(soketi, channels, "--count", "3", "--duration", "20") as tail:
+    with tail_process(soketi, channels, *creds(soketi), "--count", "3", "--duration", "20") as tail:
         for channel in ("news", "private-orders", "presence-room"):
             result = invoke(
                 "publish",
@@ -120,7 +72,7 @@ def test_tail_public_private_presence_and_publish(soketi: Soketi) -> None:
 def test_publish_data_from_file_and_stdin(soketi: Soketi, tmp_path: Path) -> None:
     payload = tmp_path / "data.json"
     payload.write_text('{"from":"file"}')
-    with tail_process(soketi, ["feed"], "--count", "2", "--duration", "20") as tail:
+    with tail_process(soketi, ["feed"], *creds(soketi), "--count", "2", "--duration", "20") as tail:
         assert (
             invoke("publish", soketi.ws_url, "feed", "a", f"@{payload}", *creds(soketi)).exit_code
             == 0
@@ -138,7 +90,9 @@ def test_publish_data_from_file_and_stdin(soketi: Soketi, tmp_path: Path) -> Non
 def test_batch_publish_ten_per_request(soketi: Soketi, tmp_path: Path) -> None:
     batch = tmp_path / "events.jsonl"
     batch.write_text("\n".join(json.dumps({"data": {"n": n}}) for n in range(25)) + "\n")
-    with tail_process(soketi, ["batched"], "--count", "25", "--duration", "20") as tail:
+    with tail_process(
+        soketi, ["batched"], *creds(soketi), "--count", "25", "--duration", "20"
+    ) as tail:
         result = invoke(
             "publish",
             soketi.ws_url,
@@ -162,7 +116,13 @@ def test_batch_publish_ten_per_request(soketi: Soketi, tmp_path: Path) -> None:
 
 def test_channels_lists_occupied_and_presence_users(soketi: Soketi) -> None:
     with tail_process(
-        soketi, ["presence-lobby", "occupied-one"], "--user-id", "u-42", "--duration", "20"
+        soketi,
+        ["presence-lobby", "occupied-one"],
+        *creds(soketi),
+        "--user-id",
+        "u-42",
+        "--duration",
+        "20",
     ):
         listing = invoke("channels", soketi.ws_url, *creds(soketi), "--json")
         users = invoke(
@@ -242,7 +202,9 @@ def test_max_latency_threshold_fails_the_run(soketi: Soketi) -> None:
 
 def test_burst_of_ten_thousand_events_arrives_complete(soketi: Soketi) -> None:
     total = 10_000
-    with tail_process(soketi, ["burst"], "--count", str(total), "--duration", "120") as tail:
+    with tail_process(
+        soketi, ["burst"], *creds(soketi), "--count", str(total), "--duration", "120"
+    ) as tail:
         client = official_client(soketi)
 
         def send(start: int) -> None:

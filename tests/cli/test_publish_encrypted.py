@@ -13,8 +13,6 @@ import base64
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +26,7 @@ import pusher
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.cli.tailing import tail_process
 from tests.servers.http import serve
 from tests.servers.soketi import Soketi
 from wsdiag.cli import cli
@@ -313,38 +312,6 @@ def test_without_a_usable_key_nothing_is_sent(
 
 
 # ------------------------------------------------------------------ a real subscriber
-
-
-@contextmanager
-def tail_process(
-    server: Soketi, channels: list[str], *args: str
-) -> Iterator[subprocess.Popen[str]]:
-    """``wsdiag tail --json`` as a user runs it; yields once every channel is subscribed."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHER_", "WSDIAG_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wsdiag", "tail", server.ws_url, *channels, *args, "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-    )
-    assert proc.stderr is not None
-    subscribed: set[str] = set()
-    deadline = time.monotonic() + 15
-    while subscribed != set(channels) and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if " subscribed " in line:
-            subscribed.add(line.split(" subscribed ", 1)[1].split(":", 1)[0])
-        if not line and proc.poll() is not None:
-            break
-    try:
-        assert subscribed == set(channels), "tail did not subscribe"
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.soketi
