@@ -8,10 +8,13 @@ request is written by hand so it leaves in one write (see ``request_bytes``).
 from __future__ import annotations
 
 import http.client
+import io
+import socket
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from wsdiag.dialer import dial
 from wsdiag.models import Stopwatch
@@ -46,8 +49,11 @@ def http_exchange(
 ) -> HttpReply:
     """Dial ``endpoint``, send the request, read the reply (phases ``request``, ``response``).
 
-    Raises DialError when no connection was made; TimeoutError, OSError or
-    http.client.HTTPException when the exchange itself failed.
+    The reply must arrive whole within ``timeout`` of the request, not each
+    read: a server dripping a byte at a time must not stretch the wait to
+    timeout x bytes. Raises DialError when no connection was made;
+    TimeoutError, OSError or http.client.HTTPException when the exchange
+    itself failed.
     """
     conn = dial(
         endpoint.host,
@@ -62,7 +68,9 @@ def http_exchange(
     try:
         with watch.phase("request"):
             sock.sendall(request_bytes(endpoint, method, target, body, headers))
-            response = http.client.HTTPResponse(sock, method=method)
+            reply_by = _ReplyWithin(sock, time.monotonic() + timeout)
+            # http.client only calls makefile("rb") on what it is given.
+            response = http.client.HTTPResponse(cast(socket.socket, reply_by), method=method)
             response.begin()
         with watch.phase("response"):
             data = response.read(MAX_BODY)
@@ -74,6 +82,31 @@ def http_exchange(
         {name.lower(): value for name, value in response.getheaders()},
         data,
     )
+
+
+class _ReplyWithin:
+    """The socket as http.client reads the reply: every read ends by one deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
+        self._sock.settimeout(remaining)
+        return self._sock.recv_into(buffer)
 
 
 def request_bytes(

@@ -87,6 +87,8 @@ CLOUD_SIGNATURE_REPLY = (
         ("api.500", ApiReply(500, "Internal Server Error", "text/plain")),
         ("api.429", ApiReply(429, "Too Many Requests", "text/plain")),
         ("api.slow", ApiReply(200, "{}", delay_s=5)),
+        # every byte inside --timeout, the whole body far beyond it
+        ("api.slow", ApiReply(200, '{"channels": {}, "padding": "........"}', drip_s=0.3)),
         ("api.not_json", ApiReply(200, "<html><body>Proxy login</body></html>", "text/html")),
         ("api.clock_skew", ApiReply(200, "{}", clock_offset_s=120)),
     ],

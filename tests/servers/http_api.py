@@ -25,6 +25,7 @@ class ApiReply:
     content_type: str = "application/json"
     clock_offset_s: float = 0.0  # the server's clock (its Date header) minus ours
     delay_s: float = 0.0
+    drip_s: float = 0.0  # the body one byte at a time, this long apart
 
 
 @dataclass
@@ -56,7 +57,14 @@ def _handler(
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if not reply.drip_s:
+                self.wfile.write(body)
+                return
+            for offset in range(len(body)):
+                self.wfile.write(body[offset : offset + 1])
+                self.wfile.flush()
+                if stop.wait(reply.drip_s):
+                    return
 
         def log_message(self, *args: object) -> None:
             pass
