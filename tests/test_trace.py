@@ -77,6 +77,26 @@ def test_credential_headers_are_masked(line: str, shown: str | None) -> None:
     assert trace.mask_header(line) == (shown or line)
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "POST https://bob:hunter22@app.test/broadcasting/auth",
+            "POST https://bob:***@app.test/broadcasting/auth",
+        ),
+        (
+            '{"auth":"k:0123abcd4567ef89","shared_secret":"c2VjcmV0"}',
+            '{"auth":"k:0123…","shared_secret":"…"}',
+        ),
+        # Ports are not passwords.
+        ("wss://ws-mt1.pusher.com:443/app/key?protocol=7", None),
+        ("http://127.0.0.1:80/x@y", None),
+    ],
+)
+def test_urls_passwords_and_channel_keys_are_masked(text: str, shown: str | None) -> None:
+    assert trace.redact(text) == (shown or text)
+
+
 def test_a_head_is_one_block_as_curl_shows_it(traced: io.StringIO) -> None:
     trace.add_secret("registered-secret-value")
     trace.http_head(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from wsdiag.models import ErrorKind
+from wsdiag.target import masked_url
 
 REPLY_LIMIT = 16384  # a CONNECT reply head is small; a proxy's error page is cut here
 
@@ -60,20 +61,8 @@ class ProxyError(OSError):
         self.kind, self.summary, self.cause, self.fix = kind, summary, cause, fix
 
 
-def _masked(url: str) -> str:
-    """The URL as it may appear in an error: a password in it is replaced by ***."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    userinfo, at, hostpart = rest.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{hostpart}"
-
-
 def parse_proxy(url: str, source: str = "--proxy") -> Proxy:
-    shown = _masked(url)
+    shown = masked_url(url)
     text = url.strip()
     if "://" not in text:
         text = "http://" + text  # curl and requests read "host:3128" the same way

@@ -355,3 +355,15 @@ def _port_from_text(text: str, name: str) -> int:
 def _check_port(port: int) -> None:
     if not 1 <= port <= 65535:
         raise TargetError(f"port {port} is out of range (1-65535)")
+
+
+def masked_url(url: str) -> str:
+    """The URL as it may be shown: a password in it is replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{hostpart}"

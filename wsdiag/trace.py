@@ -30,6 +30,8 @@ _state = _Tracer()
 # "auth":"key:<64 hex>" in subscribe frames and auth replies; auth_signature=<hex> in API queries.
 _AUTH_VALUE = re.compile(r'("auth"\s*:\s*"[^":]*:)([0-9a-fA-F]{8,})(")')
 _QUERY_SIGNATURE = re.compile(r"(auth_signature=)([0-9a-fA-F]+)")
+_SHARED_SECRET = re.compile(r'("shared_secret"\s*:\s*")([^"]+)(")')  # encrypted channels' key
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)(@)")
 _BEARER = re.compile(r"(?i)(authorization:\s*\w+\s+)(\S+)")
 _COOKIE = re.compile(r"(?i)((?:cookie|x-csrf-token|x-xsrf-token):\s*)(.+)")
 # Header names whose values are credentials (Sec-WebSocket-Key is a nonce, shown as curl does).
@@ -53,6 +55,8 @@ def add_secret(value: str | None) -> None:
 def redact(text: str) -> str:
     text = _AUTH_VALUE.sub(lambda m: m.group(1) + m.group(2)[:4] + "…" + m.group(3), text)
     text = _QUERY_SIGNATURE.sub(lambda m: m.group(1) + m.group(2)[:4] + "…", text)
+    text = _SHARED_SECRET.sub(lambda m: m.group(1) + "…" + m.group(3), text)
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + "***" + m.group(3), text)
     text = _BEARER.sub(lambda m: m.group(1) + "…", text)
     text = _COOKIE.sub(lambda m: m.group(1) + "…", text)
     for secret in sorted(_state.secrets, key=len, reverse=True):

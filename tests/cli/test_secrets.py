@@ -20,6 +20,7 @@ import pytest
 
 from tests.faults.harness import Outcome, run_wsdiag
 from tests.servers.auth_endpoint import AuthApp, auth_endpoint
+from tests.servers.relay import refused_port
 from tests.servers.soketi import Soketi, start_soketi
 
 SECRET = "zq7-SECRET-do-not-print-4f2a9c"
@@ -174,6 +175,20 @@ COMMANDS = {
         "--timeout",
         "2",
     ],
+    # pusher-js sends a URL's user:password; wsdiag must not print the password it was given.
+    "tail via auth endpoint, password in its URL": lambda s, e: [
+        "tail",
+        s.ws_url,
+        "private-room",
+        "--key",
+        KEY,
+        "--auth-endpoint",
+        e.replace("://", f"://app:{TOKEN}@", 1),
+        "--duration",
+        "1.5",
+        "--timeout",
+        "2",
+    ],
 }
 
 
@@ -195,6 +210,28 @@ def test_no_secret_in_any_output(
     outcome = run(args, fmt, tmp_path)
     bad = "bad secret" in command
     assert outcome.exit_code == (1 if bad else 0), outcome.describe()
+
+
+@pytest.mark.soketi
+@pytest.mark.parametrize("fmt", ["console", "json", "debug"])
+def test_an_unreachable_auth_endpoint_is_named_without_its_password(
+    server: Soketi, tmp_path: Path, fmt: str
+) -> None:
+    with refused_port() as port:
+        url = f"http://app:{TOKEN}@127.0.0.1:{port}/broadcasting/auth"
+        args = ["tail", server.ws_url, "private-room", "--key", KEY, "--auth-endpoint", url]
+        outcome = run([*args, "--duration", "1.5", "--timeout", "2"], fmt, tmp_path)
+    assert outcome.exit_code != 0, outcome.describe()
+    assert "app:***@127.0.0.1" in outcome.stdout + outcome.stderr, outcome.describe()
+
+
+def test_a_malformed_auth_endpoint_is_refused_without_its_password(tmp_path: Path) -> None:
+    url = f"http://app:{TOKEN}@127.0.0.1:notaport/broadcasting/auth"
+    outcome = run(
+        ["tail", "ws://127.0.0.1:9", "private-room", "--auth-endpoint", url], "console", tmp_path
+    )
+    assert outcome.exit_code == 2, outcome.describe()
+    assert "app:***@127.0.0.1" in outcome.stderr, outcome.describe()
 
 
 @pytest.mark.soketi

@@ -27,6 +27,7 @@ from wsdiag.pusher.signing import (
     presence_channel_data,
     sign_channel,
 )
+from wsdiag.target import masked_url
 
 if TYPE_CHECKING:
     from wsdiag.proxy import Proxy
@@ -94,7 +95,7 @@ class EndpointAuthorizer:
         trace.trace(
             ">>",
             "auth",
-            f"POST {self.url} socket_id={socket_id} channel_name={channel}"
+            f"POST {masked_url(self.url)} socket_id={socket_id} channel_name={channel}"
             + (f" (headers: {names})" if names else ""),
         )
         status, body, content_type = self._post(socket_id, channel)
@@ -145,6 +146,7 @@ def post_form(
     from wsdiag.target import Endpoint
     from wsdiag.transport import tls_context
 
+    shown = masked_url(url)
     parts = urllib.parse.urlsplit(url)
     secure = parts.scheme == "https"
     endpoint = Endpoint(parts.hostname or "", parts.port or (443 if secure else 80), secure)
@@ -170,16 +172,16 @@ def post_form(
         found = classify_dial(err, endpoint.host, endpoint.port, timeout)
         raise AuthError(
             ErrorKind.AUTH_ENDPOINT_ERROR,
-            f"could not reach the {what} {url}: {found.summary} [{found.kind}]: {found.cause}",
+            f"could not reach the {what} {shown}: {found.summary} [{found.kind}]: {found.cause}",
             f"{found.fix}; test the endpoint with curl -X POST",
-            {"url": url, "kind": str(found.kind)},
+            {"url": shown, "kind": str(found.kind)},
         ) from None
     except (OSError, http.client.HTTPException) as exc:
         raise AuthError(
             ErrorKind.AUTH_ENDPOINT_ERROR,
-            f"the {what} {url} did not answer: {str(exc) or type(exc).__name__}",
+            f"the {what} {shown} did not answer: {str(exc) or type(exc).__name__}",
             "check that the app is running; test it with curl -X POST",
-            {"url": url},
+            {"url": shown},
         ) from None
     return reply.status, reply.body[:100_000], reply.headers.get("content-type", "")
 

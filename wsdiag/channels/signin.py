@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from wsdiag.channels.auth import AuthError, post_form
 from wsdiag.models import ErrorKind
 from wsdiag.pusher.signing import sign_user
+from wsdiag.target import masked_url
 
 if TYPE_CHECKING:
     from wsdiag.proxy import Proxy
@@ -76,20 +77,20 @@ class EndpointSigner:
         if status != 200:
             raise AuthError(
                 ErrorKind.AUTH_ENDPOINT_ERROR,
-                f"the user-auth endpoint {self.url} answered {status}",
+                f"the user-auth endpoint {masked_url(self.url)} answered {status}",
                 "check the endpoint (Laravel: Broadcast::routes() and a logged-in user); pass "
                 "the session cookie or token with --auth-header",
-                {"url": self.url, "status": status},
+                {"url": masked_url(self.url), "status": status},
             )
         reply = _json_object(body)
         auth, user_data = reply.get("auth"), reply.get("user_data")
         if not isinstance(auth, str) or not isinstance(user_data, str):
             raise AuthError(
                 ErrorKind.AUTH_ENDPOINT_ERROR,
-                f"the user-auth endpoint {self.url} did not reply "
+                f"the user-auth endpoint {masked_url(self.url)} did not reply "
                 '{"auth": "KEY:SIGNATURE", "user_data": "<JSON string>"}',
                 "return what the Pusher server library's authenticateUser() returns",
-                {"url": self.url},
+                {"url": masked_url(self.url)},
             )
         if self.secret and auth != sign_user(self.key, self.secret, socket_id, user_data):
             raise AuthError(
@@ -97,7 +98,7 @@ class EndpointSigner:
                 "the user-auth endpoint's signature does not match this key and secret",
                 "the app signs with another app's key or secret: compare PUSHER_APP_KEY and "
                 "PUSHER_APP_SECRET on both sides",
-                {"url": self.url},
+                {"url": masked_url(self.url)},
             )
         return auth, user_data
 

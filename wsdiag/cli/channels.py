@@ -616,12 +616,16 @@ def _check_endpoint_url(url: str, option: str) -> None:
     """An app endpoint URL wsdiag can call: http(s), a host, a port that is a port."""
     from urllib.parse import urlsplit
 
+    from wsdiag.target import masked_url
+
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter("must be an http:// or https:// URL", param_hint=option)
     try:
         parts = urlsplit(url)
         port_ok = parts.port is None or parts.port > 0
     except ValueError as exc:  # a port that is not a number, or out of range
-        raise click.BadParameter(f"{url!r}: {exc}", param_hint=option) from None
+        raise click.BadParameter(f"{masked_url(url)!r}: {exc}", param_hint=option) from None
     if not parts.hostname or not port_ok:
-        raise click.BadParameter(f"{url!r} has no usable host and port", param_hint=option)
+        raise click.BadParameter(
+            f"{masked_url(url)!r} has no usable host and port", param_hint=option
+        )
