@@ -55,6 +55,72 @@ def http_exchange(
     TimeoutError, OSError or http.client.HTTPException when the exchange
     itself failed.
     """
+    stream = open_stream(
+        endpoint,
+        method,
+        target,
+        body=body,
+        headers=headers,
+        timeout=timeout,
+        watch=watch,
+        tls=tls,
+        proxy=proxy,
+        addresses=addresses,
+    )
+    try:
+        with watch.phase("response"):
+            data = stream.read(MAX_BODY)
+    finally:
+        stream.close()
+    return HttpReply(stream.status, stream.reason, stream.headers, data)
+
+
+class HttpStream:
+    """A reply read as it arrives (pusher-js's xhr_streaming): status and headers, then data."""
+
+    def __init__(
+        self, sock: socket.socket, response: http.client.HTTPResponse, reader: _DeadlineReader
+    ) -> None:
+        self._sock, self._response, self._reader = sock, response, reader
+        self.status = response.status
+        self.reason = response.reason
+        self.headers = {name.lower(): value for name, value in response.getheaders()}
+
+    def read(self, limit: int) -> bytes:
+        """The rest of the reply, up to ``limit`` bytes, by the deadline the head had."""
+        return self._response.read(limit)
+
+    def read_some(self, deadline: float) -> bytes:
+        """What has arrived, unchunked; b"" at the end; TimeoutError at ``deadline``."""
+        self._reader.deadline = deadline
+        return self._response.read1(65536)
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def open_stream(
+    endpoint: Endpoint,
+    method: str,
+    target: str,
+    *,
+    body: bytes | None = b"",
+    headers: Sequence[tuple[str, str]] = (),
+    timeout: float,
+    deadline: float | None = None,
+    watch: Stopwatch,
+    tls: ssl.SSLContext | None = None,
+    proxy: Proxy | None = None,
+    addresses: Sequence[str] | None = None,
+) -> HttpStream:
+    """Dial, send the request, read the reply's head (phase ``request``).
+
+    The connection is made within ``timeout``; the head (and what ``read``
+    reads) must arrive by ``deadline`` (monotonic), by default ``timeout``
+    after the request. Raises as ``http_exchange`` does.
+    """
+    if deadline is not None:
+        timeout = max(min(timeout, deadline - time.monotonic()), 0.001)
     conn = dial(
         endpoint.host,
         endpoint.port,
@@ -68,41 +134,38 @@ def http_exchange(
     try:
         with watch.phase("request"):
             sock.sendall(request_bytes(endpoint, method, target, body, headers))
-            reply_by = _ReplyWithin(sock, time.monotonic() + timeout)
-            # http.client only calls makefile("rb") on what it is given.
-            response = http.client.HTTPResponse(cast(socket.socket, reply_by), method=method)
+            reader = _DeadlineReader(sock, deadline or time.monotonic() + timeout)
+            response = http.client.HTTPResponse(
+                cast(socket.socket, _Reading(reader)), method=method
+            )
             response.begin()
-        with watch.phase("response"):
-            data = response.read(MAX_BODY)
-    finally:
+    except BaseException:
         sock.close()
-    return HttpReply(
-        response.status,
-        response.reason,
-        {name.lower(): value for name, value in response.getheaders()},
-        data,
-    )
+        raise
+    return HttpStream(sock, response, reader)
 
 
-class _ReplyWithin:
-    """The socket as http.client reads the reply: every read ends by one deadline."""
+class _Reading:
+    """What http.client takes for a socket: it only calls ``makefile("rb")``."""
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock, self._deadline = sock, deadline
+    def __init__(self, reader: _DeadlineReader) -> None:
+        self._reader = reader
 
     def makefile(self, mode: str) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+        return io.BufferedReader(self._reader)
 
 
 class _DeadlineReader(io.RawIOBase):
+    """Socket reads that end by ``deadline`` (which the owner may move on)."""
+
     def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock, self._deadline = sock, deadline
+        self._sock, self.deadline = sock, deadline
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        remaining = self._deadline - time.monotonic()
+        remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("timed out")
         self._sock.settimeout(remaining)

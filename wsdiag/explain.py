@@ -230,6 +230,29 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "a frame that is not Pusher JSON (invalid JSON, binary)",
         "make sure the endpoint speaks the Pusher protocol",
     ),
+    _K.FALLBACK_NOT_SERVED: (
+        "no HTTP fallback here",
+        "the server answered 404 (or 405/501) to pusher-js's HTTP fallback URL "
+        "(/pusher/app/KEY/…/xhr_streaming): it has no fallback routes, as soketi and Reverb "
+        "have none",
+        "self-hosted: set enabledTransports: ['ws', 'wss'] in the client, or pusher-js sends "
+        "clients whose WebSocket fails to sockjs-CLUSTER.pusher.com, which does not know the "
+        "app; a cluster: check the host name",
+    ),
+    _K.FALLBACK_REJECTED: (
+        "HTTP fallback refused",
+        "the fallback request got a status other than 200, a reply that was not HTTP, or a "
+        "reply that ended before the Pusher handshake",
+        "look for a proxy or firewall in between that refuses POSTs to this URL; `--debug` "
+        "shows the exchange",
+    ),
+    _K.FALLBACK_TIMEOUT: (
+        "HTTP fallback stalled",
+        "the fallback request got no reply in time, or a 200 reply whose stream showed nothing: "
+        "something in between buffers streamed replies (a proxy, antivirus, a captive portal)",
+        "let the proxy pass streamed replies unbuffered (nginx: proxy_buffering off); "
+        "pusher-js then falls back to xhr_polling, which is slower",
+    ),
     _K.PING_TIMEOUT: (
         "no pong",
         "pusher:ping got no pusher:pong in time",

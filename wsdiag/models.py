@@ -27,6 +27,7 @@ class Stage(StrEnum):
     REACH = "reach"
     TLS = "tls"
     WEBSOCKET = "websocket"
+    FALLBACK = "fallback"  # pusher-js's HTTP fallback (xhr_streaming, xhr_polling)
     PING = "ping"
     API = "api"  # the HTTP API: signed requests
     SUBSCRIBE = "subscribe"  # channel subscriptions and their auth
@@ -90,6 +91,10 @@ class ErrorKind(StrEnum):
     PUSHER_NO_HANDSHAKE = "pusher_no_handshake"  # no connection_established in time
     PUSHER_BAD_FRAME = "pusher_bad_frame"  # invalid JSON, binary frame, unexpected event
     PUSHER_AUTH_TIMEOUT = "pusher_auth_timeout"  # the 30-second kick: no sign-in in time
+    # pusher-js's HTTP fallback
+    FALLBACK_NOT_SERVED = "fallback_not_served"  # no fallback routes (404): soketi, Reverb
+    FALLBACK_REJECTED = "fallback_rejected"  # another status, not HTTP, or the reply ended
+    FALLBACK_TIMEOUT = "fallback_timeout"  # no reply, or a stream buffered by something between
     # ping
     PING_TIMEOUT = "ping_timeout"
     IDLE_TIMEOUT = "idle_timeout"  # soak: something on the path closes idle connections
@@ -211,6 +216,15 @@ class StageResult:
         return self.status is Status.FAIL
 
 
+@dataclass(frozen=True)
+class ClientConfig:
+    """``check --client``: the client's options that work from here, and the code to paste."""
+
+    client: str  # pusher-js, laravel-echo
+    options: tuple[tuple[str, object], ...]  # in the client's own names and order
+    snippet: str
+
+
 @dataclass
 class Report:
     """Everything one command measured, in the order it was measured."""
@@ -220,6 +234,7 @@ class Report:
     results: list[StageResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
+    client_config: ClientConfig | None = None  # check: what works from here, for the client
     started_at: float = field(default_factory=time.time)  # wall clock, for the JSON timestamp
 
     @property

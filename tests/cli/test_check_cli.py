@@ -37,7 +37,18 @@ def by_stage(document: dict[str, Any], stage: str) -> list[dict[str, Any]]:
 
 @pytest.mark.soketi
 def test_check_happy_path_against_soketi(soketi: Soketi) -> None:
-    result = invoke("check", soketi.ws_url, "--key", soketi.key, "--json", "--timeout", "3")
+    # A client set up for soketi has no HTTP transport (soketi serves no fallback).
+    result = invoke(
+        "check",
+        soketi.ws_url,
+        "--key",
+        soketi.key,
+        "--json",
+        "--timeout",
+        "3",
+        "--enabled-transports",
+        "ws,wss",
+    )
     assert result.exit_code == 0, result.output
     document = report_of(result)
     assert document["status"] == "ok"
@@ -47,7 +58,9 @@ def test_check_happy_path_against_soketi(soketi: Soketi) -> None:
         "tls",
         "websocket",
         "ping",
+        "fallback",
     ]
+    assert by_stage(document, "fallback")[0]["status"] == "skipped"
     websocket = by_stage(document, "websocket")[0]
     assert websocket["status"] == "ok"
     assert websocket["details"]["socket_id"].count(".") == 1
@@ -83,9 +96,54 @@ def test_wrong_key_is_4001_with_the_app_config_hint(soketi: Soketi) -> None:
 
 
 @pytest.mark.soketi
+def test_the_client_configuration_that_works_comes_after_the_verdict(soketi: Soketi) -> None:
+    args = ("check", soketi.ws_url, "--key", soketi.key, "--timeout", "3")
+    document = report_of(invoke(*args, "--json", "--client", "laravel-echo"))
+    config = document["client_config"]
+    assert config["client"] == "laravel-echo"
+    assert config["options"] == {
+        "cluster": "mt1",
+        "wsHost": "127.0.0.1",
+        "wsPort": soketi.port,
+        "wssPort": soketi.port,
+        "forceTLS": False,
+        "enabledTransports": ["ws", "wss"],
+    }
+    assert config["snippet"].startswith(
+        f"new Echo({{\n  broadcaster: 'pusher',\n  key: '{soketi.key}',"
+    )
+    console = invoke(*args).stdout
+    verdict_at = console.index("WARN: ")
+    assert console.index("pusher-js configuration that works from here:") > verdict_at
+    assert f"new Pusher('{soketi.key}', {{" in console
+    assert "  enabledTransports: ['ws', 'wss']," in console  # one line, unwrapped
+    assert "client_config" not in report_of(invoke(*args, "--json", "--client", "none"))
+    assert invoke(*args, "-q").stdout.count("\n") == 1  # the verdict only
+
+
+def test_no_client_configuration_when_nothing_connects(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, not listening: refused
+        port = closed.getsockname()[1]
+        result = invoke("check", f"ws://127.0.0.1:{port}", "--key", "k", "--json")
+    assert result.exit_code == 1
+    assert "client_config" not in report_of(result)
+
+
+@pytest.mark.soketi
 def test_junit_and_quiet(soketi: Soketi, tmp_path: Path) -> None:
     junit = tmp_path / "report.xml"
-    result = invoke("check", soketi.ws_url, "--key", soketi.key, "-q", "--junit", str(junit))
+    result = invoke(
+        "check",
+        soketi.ws_url,
+        "--key",
+        soketi.key,
+        "-q",
+        "--junit",
+        str(junit),
+        "--enabled-transports",
+        "ws,wss",
+    )
     assert result.exit_code == 0
     assert result.stdout.count("\n") == 1 and result.stdout.startswith("OK: ")
     suite = ET.parse(junit).getroot()
@@ -96,9 +154,11 @@ def test_junit_and_quiet(soketi: Soketi, tmp_path: Path) -> None:
         "wsdiag.tls",
         "wsdiag.websocket",
         "wsdiag.ping",
+        "wsdiag.fallback",
     ]
     assert suite.get("failures") == "0"
     assert cases[2].find("skipped") is not None  # ws:// has no TLS
+    assert cases[5].find("skipped") is not None  # a client without HTTP transports
 
 
 @pytest.mark.soketi

@@ -77,6 +77,7 @@ import trustme
 
 from tests.differential.bed import ROWS, Names, Row, names
 from tests.faults.harness import Outcome, run_wsdiag
+from tests.servers.fallback import fallback_server
 from tests.servers.netns import Family, Rule, firewalled_host
 from tests.servers.pusherjs import ClientSettings, PusherJsOutcome, run_pusher_js
 from tests.servers.relay import relay_on
@@ -305,6 +306,56 @@ def cluster_port_443_dropped_80_open(bed: Bed) -> contextlib.AbstractContextMana
     return _cluster(bed, 443, False)
 
 
+@contextlib.contextmanager
+def _cluster_fallback(bed: Bed, fallback_dropped: bool) -> Iterator[Case]:
+    """WebSocket's host drops 443 and 80; the fallback host serves xhr_streaming on 443.
+
+    A firewall that blocks WebSockets by host, as some do: the cluster's three hosts
+    each on a host of their own. pusher-js with its default transports starts the HTTP
+    fallback 2 s in (TLS on) on httpHost, sockjs-fw.pusher.com: a TLS front to the test
+    fallback endpoint, which speaks the fallback's first frames (tests/servers/fallback.py).
+    The API host (soketi) stays open, so the end-to-end stages have their API.
+    """
+    with (
+        firewalled_host() as websocket_host,
+        firewalled_host() as api_host,
+        firewalled_host() as fallback_host,
+        fallback_server(bed.soketi.key) as fallback,
+    ):
+        websocket_host.block(443, "drop")
+        websocket_host.block(80, "drop")
+        if fallback_dropped:
+            fallback_host.block(443, "drop")
+        addresses = [[h.ipv4, h.ipv6] for h in (websocket_host, api_host, fallback_host)]
+        tls = bed.tls(*CLUSTER_HOSTS)
+        with (
+            bed.front(addresses[0], 443, namespace=websocket_host.name, tls=tls),
+            bed.front(addresses[1], 443, namespace=api_host.name, tls=tls),
+            relay_on(
+                addresses[2],
+                ("127.0.0.1", fallback.port),
+                443,
+                context=tls,
+                namespace=fallback_host.name,
+            ),
+            names(bed.workdir, dict(zip(CLUSTER_HOSTS, addresses, strict=True))) as view,
+        ):
+            client = ClientSettings(
+                bed.soketi.key, CLUSTER_HOSTS[0], 80, 443, True, CLUSTER, transports=None
+            )
+            yield Case(CLUSTER, client, not fallback_dropped, view, bed.ca_bundle)
+
+
+def cluster_websocket_blocked_fallback_works(bed: Bed) -> contextlib.AbstractContextManager[Case]:
+    """pusher-js connects over xhr_streaming: slower, but connected."""
+    return _cluster_fallback(bed, False)
+
+
+def cluster_websocket_and_fallback_blocked(bed: Bed) -> contextlib.AbstractContextManager[Case]:
+    """Nothing works: neither WebSocket nor the HTTP fallback connects."""
+    return _cluster_fallback(bed, True)
+
+
 def through_a_proxy(bed: Bed) -> contextlib.AbstractContextManager[Case]:
     raise AssertionError("not comparable: skipped")
 
@@ -328,6 +379,16 @@ CONDITIONS = [
     pytest.param(ipv6_unreachable_ipv4_fine, id="ipv6-icmp-unreachable-ipv4-fine", marks=NETNS),
     pytest.param(cluster_port_80_dropped_443_fine, id="cluster-80-dropped-443-fine", marks=NETNS),
     pytest.param(cluster_port_443_dropped_80_open, id="cluster-443-dropped-80-open", marks=NETNS),
+    pytest.param(
+        cluster_websocket_blocked_fallback_works,
+        id="cluster-websocket-blocked-fallback-works",
+        marks=NETNS,
+    ),
+    pytest.param(
+        cluster_websocket_and_fallback_blocked,
+        id="cluster-websocket-and-fallback-blocked",
+        marks=NETNS,
+    ),
     pytest.param(
         through_a_proxy,
         id="only-through-tinyproxy",
@@ -356,6 +417,8 @@ def wsdiag_args(bed: Bed, case: Case) -> list[str]:
         args += ["--resolver", case.names.resolver]
     if case.ca_bundle is not None:
         args += ["--ca-bundle", case.ca_bundle]
+    if case.client.transports is not None:  # told as the client is configured
+        args += ["--enabled-transports", ",".join(case.client.transports)]
     return [*args, "--json"]
 
 

@@ -374,6 +374,34 @@ FAULTS: tuple[Fault, ...] = (
         "soketi with SOKETI_DEFAULT_APP_USER_AUTHENTICATION=true",
         _K.PUSHER_AUTH_TIMEOUT,
     ),
+    # pusher-js's HTTP fallback on a self-hosted server (its own fallback host)
+    Fault(
+        "fallback.not_served",
+        "Fallback",
+        "the server has no HTTP fallback routes (soketi, Reverb)",
+        "soketi: 404 on /pusher/app/KEY/…/xhr_streaming",
+        _K.FALLBACK_NOT_SERVED,
+        status="warn",
+        exit_code=0,
+    ),
+    Fault(
+        "fallback.buffered",
+        "Fallback",
+        "a proxy buffers the streamed reply; polling gets through",
+        "nginx with its default proxy_buffering before the test fallback endpoint",
+        _K.FALLBACK_TIMEOUT,
+        status="warn",
+        exit_code=0,
+    ),
+    Fault(
+        "fallback.refused",
+        "Fallback",
+        "a proxy refuses the fallback URL",
+        "nginx: location /pusher/ { return 403; }",
+        _K.FALLBACK_REJECTED,
+        status="warn",
+        exit_code=0,
+    ),
     # Subscribe and delivery: `check` with credentials against the scripted server
     Fault(
         "delivery.subscription_refused",

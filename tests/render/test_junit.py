@@ -247,13 +247,20 @@ def scripted_check(port: int, *extra: str) -> list[str]:
 def test_junit_dash_is_all_stdout_carries(tmp_path: Path, quiet: bool) -> None:
     with scripted_server(Script(actions=[established()])) as server:
         outcome = run_wsdiag(
-            *scripted_check(server.port, "--junit", "-", *(["-q"] if quiet else [])),
+            *scripted_check(
+                server.port,
+                "--junit",
+                "-",
+                "--enabled-transports",
+                "ws",
+                *(["-q"] if quiet else []),
+            ),
             home=tmp_path,
             env={"GITHUB_ACTIONS": "true"},  # annotations must not land in the XML either
         )
     assert outcome.exit_code == 0, outcome.describe()
     suite = ET.fromstring(outcome.stdout)  # the whole of stdout is one XML document
-    assert suite.get("failures") == "0" and suite.get("tests") == "5"
+    assert suite.get("failures") == "0" and suite.get("tests") == "6"  # fallback: skipped
     assert outcome.stdout.startswith("<?xml") and outcome.stdout.endswith("</testsuite>\n")
     last = outcome.stderr.strip().splitlines()[-1]
     assert last.startswith("OK: ws://127.0.0.1:"), outcome.stderr  # the report went to stderr

@@ -66,6 +66,7 @@ class ScriptedServer:
     # The HTTP API shares the port on self-hosted servers: requests to /apps/… get
     # this reply (accepted, and nothing is ever delivered: lost events on demand).
     API_REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    NO_FALLBACK = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
     def __init__(self, script: Script | list[Script], tls: ssl.SSLContext | None = None) -> None:
         self.scripts = script if isinstance(script, list) else [script]
@@ -114,6 +115,11 @@ class ScriptedServer:
                 conn.settimeout(0.2)
             request = self._read_request(conn)
             if request is None:
+                return
+            if request.split(" ", 2)[1].startswith("/pusher/"):
+                # pusher-js's HTTP fallback (check's fallback stage): none here, as in soketi.
+                # Not a WebSocket connection: it takes no script and is not in ``requests``.
+                conn.sendall(self.NO_FALLBACK)
                 return
             self.requests.append(request)
             if request.split(" ", 2)[1].startswith("/apps/"):

@@ -45,20 +45,24 @@ class ClientSettings:
     wss_port: int
     force_tls: bool
     cluster: str = "mt1"
+    # enabledTransports; the default ["ws"] is only the WebSocket on the target's own scheme
+    # and port. With forceTLS that is wss on wssPort; without it ws on wsPort (the "wss"
+    # transport, a second try on wssPort 2 s later, is a separate name and stays off). No
+    # HTTP (xhr_streaming/xhr_polling) fallback: soketi has no sockjs endpoint to fall back
+    # to. None: pusher-js's default, every transport, the HTTP fallback on httpHost included.
+    transports: tuple[str, ...] | None = ("ws",)
 
     def options(self) -> dict[str, Any]:
-        # enabledTransports ["ws"]: only the WebSocket on the target's own scheme and port.
-        # With forceTLS that is wss on wssPort; without it ws on wsPort (the "wss" transport,
-        # a second try on wssPort 2 s later, is a separate name and stays off). No HTTP
-        # (xhr_streaming/xhr_polling) fallback: soketi has no sockjs endpoint to fall back to.
-        return {
+        options: dict[str, Any] = {
             "cluster": self.cluster,
             "wsHost": self.ws_host,
             "wsPort": self.ws_port,
             "wssPort": self.wss_port,
             "forceTLS": self.force_tls,
-            "enabledTransports": ["ws"],
         }
+        if self.transports is not None:
+            options["enabledTransports"] = list(self.transports)
+        return options
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from wsdiag.models import ErrorKind, Phase, Report, Stage, StageResult, Status
 from wsdiag.target import Endpoint, Target
 
 ResultSink = Callable[[StageResult], None]
+# A failure on a host's path, judged again knowing whether pusher-js's HTTP fallback works.
+Rescue = Callable[[StageResult, str], StageResult]
 T = TypeVar("T")
 
 
@@ -127,7 +129,11 @@ def _ports_by_host(target: Target) -> dict[str, list[int]]:
 
 
 def reach_all(
-    run: Run, target: Target, options: CheckOptions, addresses: dict[str, list[str]]
+    run: Run,
+    target: Target,
+    options: CheckOptions,
+    addresses: dict[str, list[str]],
+    rescue: Rescue = lambda result, host: result,
 ) -> set[tuple[str, int]]:
     """Probe every (address, port) a client may use; returns the reachable pairs."""
     from wsdiag.checks.reach import diagnose_ports, judge_as_client, probe_all
@@ -150,14 +156,14 @@ def reach_all(
     fallback_host = target.fallback.host if target.fallback else None
     results = judge_as_client(results, fallback_host)
     reachable: set[tuple[str, int]] = set()
-    for (_host, address, port), result in zip(probes, results, strict=True):
-        run.add(result, started)
+    for (host, address, port), result in zip(probes, results, strict=True):
         if result.status is Status.OK:
             reachable.add((address, port))
+        run.add(rescue(result, host), started)
     for host in dict.fromkeys(h for h, _, _ in probes):
         host_results = [r for (h, _, _), r in zip(probes, results, strict=True) if h == host]
         for finding in guarded_list(diagnose_ports, host, host_results):
-            run.add(finding)
+            run.add(rescue(finding, host))
     return reachable
 
 
@@ -215,6 +221,7 @@ def tls_all(
     options: CheckOptions,
     addresses: dict[str, list[str]],
     reachable: set[tuple[str, int]],
+    rescue: Rescue = lambda result, host: result,
 ) -> set[tuple[str, int]]:
     """Handshake on every TLS endpoint; returns the (address, port) pairs where it failed."""
     from wsdiag.checks.tls import handshake_tls
@@ -231,9 +238,11 @@ def tls_all(
             # the subject handshake_tls gives its own record: [::1]:443 (issue 14)
             label = endpoint_label(address, endpoint.port)
             subject = label if endpoint.host == address else f"{endpoint.host} {label}"
-            result = run.call(Stage.TLS, subject, handshake_tls, endpoint, address, options)
+            started = run.offset_ms()
+            result = guarded(Stage.TLS, subject, handshake_tls, endpoint, address, options)
             if result.failed:
                 failed.add((address, endpoint.port))
+            run.add(rescue(result, endpoint.host), started)
     return failed
 
 
@@ -246,6 +255,7 @@ def connect_all(
     *,
     ping: bool = True,
     tls_failed: set[tuple[str, int]] | None = None,
+    rescue: Rescue = lambda result, host: result,
 ) -> WorkingPath | None:
     """Upgrade and Pusher handshake on every WebSocket path; ping on the first that works.
 
@@ -279,7 +289,7 @@ def connect_all(
             result = _key_elsewhere(result, target, options)
         if result.failed and working is not None and endpoint != target.websocket:
             result = _alternate_failure(result, working.endpoint)
-        run.add(result, started)
+        run.add(rescue(result, endpoint.host), started)
         if session is None:
             continue
         working = working or WorkingPath(endpoint, tuple(candidates))
@@ -350,8 +360,15 @@ def check_target(
     credentials: Credentials | None = None,
     events: int = 5,
     soak_s: float = 0.0,
+    transports: Collection[str] | None = None,
+    client: str | None = None,
 ) -> Report:
     """Run the chosen stages (all by default) and return the filled report.
+
+    ``transports``: the client's enabledTransports (pusher-js's names); None
+    for pusher-js's default, which includes the HTTP fallback. ``client``:
+    pusher-js or laravel-echo, for the configuration that works from here
+    (``report.client_config``); None: none.
 
     ``soak_s``: then hold idle connections that long on the path that worked
     (``wsdiag soak``'s three keep-alives), as the last stage.
@@ -380,10 +397,17 @@ def check_target(
         return report
     if options.proxy is None:
         options = replace(options, resolved={h: tuple(a) for h, a in addresses.items() if a})
-    reachable = reach_all(run, target, options, addresses)
+    fallback = None
+    if Stage.FALLBACK in stages and Stage.WEBSOCKET in stages:
+        from wsdiag.checks.fallback import FallbackPath
+
+        # On its own thread from here on: ready by the time a failure needs judging.
+        fallback = FallbackPath.start(target, options, transports, run.offset_ms())
+    rescue = fallback.rescue if fallback else (lambda result, host: result)
+    reachable = reach_all(run, target, options, addresses, rescue)
     tls_failed: set[tuple[str, int]] = set()
     if Stage.TLS in stages:
-        tls_failed = tls_all(run, target, options, addresses, reachable)
+        tls_failed = tls_all(run, target, options, addresses, reachable, rescue)
     working = None
     if Stage.WEBSOCKET in stages:
         working = connect_all(
@@ -394,33 +418,44 @@ def check_target(
             reachable,
             ping=Stage.PING in stages,
             tls_failed=tls_failed,
+            rescue=rescue,
         )
+    if fallback is not None:
+        run.add(fallback.record(websocket_works=working is not None), fallback.started_ms)
     if credentials is not None and credentials.complete and Stage.DELIVERY in stages:
         end_to_end(run, target, options, credentials, working, events)
-    if soak_s > 0:
-        soak_stage(run, target, options, working, soak_s)
+    advice = soak_stage(run, target, options, working, soak_s) if soak_s > 0 else None
+    if client is not None:
+        from wsdiag.clientconfig import PathFacts, client_config
+
+        connected = fallback is not None and fallback.works()
+        facts = PathFacts(target, working.endpoint if working else None, connected, advice)
+        report.client_config = client_config(facts, client)
     return report
 
 
 def soak_stage(
     run: Run, target: Target, options: CheckOptions, working: WorkingPath | None, seconds: float
-) -> None:
-    """``check --soak``: the idle-timeout probe on the path that connected."""
+) -> int | None:
+    """``check --soak``: the idle-timeout probe on the path that connected.
+
+    Returns the ``activityTimeout`` (seconds) it advises, None when none is needed.
+    """
     from wsdiag.checks.soak import figures, run_soak
 
     if working is None:
         run.skip(Stage.SOAK, target.label, "no WebSocket path works")
-        return
+        return None
     if not target.key:
         run.skip(Stage.SOAK, target.label, "soak needs the app key: --key or PUSHER_APP_KEY")
-        return
+        return None
     endpoint = working.endpoint
     started = run.offset_ms()
     try:
         found = run_soak(endpoint, target.key, options, seconds, addresses=working.addresses)
     except Exception as exc:
         run.add(internal_error(Stage.SOAK, endpoint.url, exc), started)
-        return
+        return None
     result = StageResult(
         Stage.SOAK,
         endpoint.url,
@@ -433,3 +468,4 @@ def soak_stage(
         (Phase("soak", round(found.duration_s * 1000, 3)),),
     )
     run.add(result, started)
+    return found.activity_timeout_s

@@ -23,6 +23,7 @@ from wsdiag.cli.options import (
     network_options,
     report_options,
     server_options,
+    transport_list,
 )
 from wsdiag.models import Report, Stage
 
@@ -43,6 +44,8 @@ def run_stages(
     creds: CredentialFlags | None = None,
     events: int = 5,
     soak: float = 0.0,
+    transports: tuple[str, ...] | None = None,
+    client: str | None = None,
 ) -> None:
     run = Invocation(server, creds, network)
     target = run.target(argument)
@@ -59,7 +62,18 @@ def run_stages(
     from wsdiag.checks.runner import check_target
 
     try:
-        check_target(target, options, report, renderer.on_result, stages, credentials, events, soak)
+        check_target(
+            target,
+            options,
+            report,
+            renderer.on_result,
+            stages,
+            credentials,
+            events,
+            soak,
+            transports,
+            client,
+        )
     except KeyboardInterrupt:
         report.interrupted = True
     finish_report(report, renderer, report_flags, run)
@@ -113,6 +127,22 @@ def layered(fn: Any) -> Any:
     metavar="SECONDS",
     help="Then hold idle connections this long to find the path's idle timeout (as wsdiag soak).",
 )
+@click.option(
+    "--enabled-transports",
+    "transports",
+    callback=transport_list,
+    metavar="LIST",
+    help="The client's enabledTransports, comma-separated (ws,wss,xhr_streaming,xhr_polling): "
+    "without an xhr_ one the HTTP fallback is not checked. Default: pusher-js's, all of them.",
+)
+@click.option(
+    "--client",
+    type=click.Choice(["pusher-js", "laravel-echo", "none"]),
+    default="pusher-js",
+    show_default=True,
+    help="After the verdict, the configuration of this client that works from here, "
+    "ready to paste; none: leave it out.",
+)
 def check(
     target: str | None,
     server: ServerFlags,
@@ -122,6 +152,8 @@ def check(
     creds: CredentialFlags,
     events: int,
     soak: float,
+    transports: tuple[str, ...] | None,
+    client: str,
 ) -> None:
     """Check every layer: DNS, TCP, TLS, WebSocket, Pusher handshake, ping.
 
@@ -152,6 +184,8 @@ def check(
         creds=creds,
         events=events,
         soak=soak,
+        transports=transports,
+        client=None if client == "none" else client,
     )
 
 

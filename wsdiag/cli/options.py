@@ -557,3 +557,24 @@ def finish_report(report: Report, renderer: Renderer, flags: ReportFlags, run: I
     if unwritten is not None:
         raise click.FileError(flags.junit or "", unwritten.strerror)
     click.get_current_context().exit(int(code))
+
+
+TRANSPORT_NAMES = ("ws", "wss", "xhr_streaming", "xhr_polling")
+
+
+def transport_list(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
+    """``--enabled-transports ws,wss``: pusher-js's transport names, comma-separated."""
+    if value is None:
+        return None
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    unknown = [n for n in names if n not in TRANSPORT_NAMES]
+    if unknown or not names:
+        raise click.BadParameter(
+            f"{', '.join(unknown) or 'nothing'}: not a pusher-js transport "
+            f"(use {', '.join(TRANSPORT_NAMES)})",
+            ctx,
+            param,
+        )
+    return names

@@ -102,6 +102,7 @@ class ConsoleRenderer:
         style = {Status.OK: "bold green", Status.WARN: "bold yellow"}.get(report.status, "bold red")
         style = "bold red" if report.interrupted else style
         lines += styled(wrap(verdict(report), width, hang="  "), style)
+        lines += _client_config(report)
         self._print(lines)
 
     def _print(self, lines: Sequence[Text]) -> None:
@@ -335,3 +336,12 @@ def _scalar(value: Any) -> str:
     if isinstance(value, Mapping):
         return json.dumps(value, ensure_ascii=False, default=str)  # a server's data, as sent
     return str(value).replace("\n", "\\n")  # one line per detail: newlines shown as \n
+
+
+def _client_config(report: Report) -> list[Text]:
+    """``check --client``: the configuration that works from here, unwrapped, ready to paste."""
+    config = report.client_config
+    if config is None or report.interrupted:
+        return []
+    title = Text(f"{config.client} configuration that works from here:", style="bold")
+    return [Text(""), title, *(Text(line) for line in config.snippet.splitlines())]

@@ -59,6 +59,13 @@ def report_to_dict(report: Report, exit_code: int, *, debug: bool = False) -> di
         "first_failure": report.results.index(failure) if failure else None,
         "results": [result_to_dict(r, debug=debug) for r in report.results],
     }
+    config = report.client_config
+    if config is not None:
+        document["client_config"] = {
+            "client": config.client,
+            "options": dict(config.options),
+            "snippet": config.snippet,
+        }
     return dict(json_numbers(document))
 
 

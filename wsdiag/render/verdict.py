@@ -47,4 +47,17 @@ def _reached(report: Report) -> str:
             break
     if any(isinstance(r.outcome, Handshake) and r.outcome.placeholder_key for r in report.results):
         text = "reached the Pusher service (no --key: the app itself was not tested)"
+    if _fallback_only(report):
+        text = "Pusher connection works only over the HTTP fallback (WebSocket fails)"
     return text
+
+
+def _fallback_only(report: Report) -> bool:
+    """No WebSocket path connected, pusher-js's HTTP fallback did."""
+    connected = {
+        r.stage
+        for r in report.results
+        if isinstance(r.outcome, Handshake)
+        and (r.outcome.socket_id is not None or r.outcome.placeholder_key)
+    }
+    return Stage.FALLBACK in connected and Stage.WEBSOCKET not in connected
