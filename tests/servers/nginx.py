@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from tests.servers.process import stop
 from tests.servers.soketi import free_port
 
 BINARY = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -102,12 +103,7 @@ http {{
         _wait_listening(port, proc, root)
         yield Nginx(port, str(bundle))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop(proc)
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], root: Path) -> None:

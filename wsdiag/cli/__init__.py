@@ -49,6 +49,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Profiles in ~/.config/wsdiag/config.toml, and the settings wsdiag resolves.",
     ),
     "connect": ("wsdiag.cli.check", "WebSocket upgrade, Pusher handshake and ping round trips."),
+    "exporter": (
+        "wsdiag.cli.exporter",
+        "Serve Prometheus probes: GET /probe?target=T&module=M runs one check.",
+    ),
     "explain": (
         "wsdiag.cli.explain",
         "Explain a Pusher or WebSocket close code, an HTTP API status or a wsdiag error kind.",

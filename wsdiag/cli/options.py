@@ -98,6 +98,22 @@ class ReportFlags:
     as_json: bool = False
     junit: str | None = None
     quiet: bool = False
+    output_format: str | None = None  # --format; --json and -q are its shorthands
+    markdown: str | None = None  # --markdown FILE: the report as Markdown beside stdout's
+
+    @property
+    def stdout_format(self) -> str:
+        """console, json, markdown or quiet: what stdout carries (a conflict is a usage error)."""
+        asked = {self.output_format} if self.output_format else set()
+        asked |= {"json"} if self.as_json else set()
+        asked |= {"quiet"} if self.quiet else set()
+        if len(asked) > 1:
+            both = ", ".join(sorted(asked))
+            raise click.UsageError(
+                f"--json, --quiet and --format ask for different outputs: {both}"
+            )
+        return asked.pop() if asked else "console"
+
     fail_on: str = "fail"
     max_latency_ms: float | None = None
     debug: bool = False
@@ -277,6 +293,20 @@ def report_options(fn: F) -> F:
             "'-': on stdout, the report then on stderr. Checked before anything runs.",
         ),
         click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line."),
+        click.option(
+            "--format",
+            "output_format",
+            type=click.Choice(["console", "json", "markdown", "quiet"]),
+            help="What stdout carries (--json and -q are shorthands); markdown: for job "
+            "summaries and issue comments.",
+        ),
+        click.option(
+            "--markdown",
+            type=FilePath(dir_okay=False, writable=True),
+            callback=_check_junit_path,
+            metavar="FILE",
+            help="Also write the report as Markdown (e.g. to $GITHUB_STEP_SUMMARY).",
+        ),
         click.option(
             "--fail-on",
             type=click.Choice(["fail", "warn"]),
@@ -500,19 +530,17 @@ def exit_code_of(report: Report, fail_on: str = "fail") -> ExitCode:
 def make_report_renderer(
     flags: ReportFlags, *, detailed: bool, secret: str | None = None
 ) -> Renderer:
-    if flags.as_json and flags.quiet:
-        raise click.UsageError("--json and --quiet cannot be used together")
+    fmt = flags.stdout_format
     if flags.debug:
         from wsdiag import trace
 
         trace.add_secret(secret)
         trace.enable()
     junit_on_stdout = flags.junit == "-"
-    if flags.as_json and junit_on_stdout:
-        raise click.UsageError("--json and --junit - both write to stdout: give --junit a FILE")
+    if fmt in ("json", "markdown") and junit_on_stdout:
+        raise click.UsageError(f"--{fmt} and --junit - both write to stdout: give --junit a FILE")
     from wsdiag.render import make_renderer
 
-    fmt = "json" if flags.as_json else "quiet" if flags.quiet else "console"
     # --junit -: the XML is all stdout carries; the human report goes to stderr.
     renderer = make_renderer(fmt, detailed=detailed, debug=flags.debug, stderr=junit_on_stdout)
     if not flags.junit:
@@ -536,7 +564,7 @@ def finish_report(report: Report, renderer: Renderer, flags: ReportFlags, run: I
 
         # stdout is where Actions reads workflow commands, unless it carries a document.
         for line in github_annotations(report):
-            click.echo(line, err=flags.as_json or flags.junit == "-")
+            click.echo(line, err=flags.stdout_format != "console" or flags.junit == "-")
     unwritten: OSError | None = None
     if flags.junit:
         # Before the console report: the suite's time is the run's, and a reader
@@ -553,9 +581,17 @@ def finish_report(report: Report, renderer: Renderer, flags: ReportFlags, run: I
                     out.write(xml)
             except OSError as exc:
                 unwritten = exc
+    if flags.markdown and unwritten is None:
+        from wsdiag.render.markdown import render_markdown
+
+        try:
+            with open(flags.markdown, "w", encoding="utf-8") as out:
+                out.write(render_markdown(report))
+        except OSError as exc:
+            unwritten = exc
     renderer.finish(report, int(code))
     if unwritten is not None:
-        raise click.FileError(flags.junit or "", unwritten.strerror)
+        raise click.FileError(unwritten.filename or "", unwritten.strerror)
     click.get_current_context().exit(int(code))
 
 

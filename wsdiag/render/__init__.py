@@ -86,6 +86,31 @@ class QuietRenderer:
         out.flush()
 
 
+class MarkdownRenderer:
+    """The report as Markdown on stdout at the end (job summaries, issue comments).
+
+    Notes go to stderr, as in every format.
+    """
+
+    def __init__(self, *, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self._out = out
+        self._notes = _PlainNotes(err)
+
+    def start(self, report: Report) -> None:
+        self._notes.flush(report)
+
+    def on_result(self, result: StageResult) -> None:
+        pass
+
+    def finish(self, report: Report, exit_code: int) -> None:
+        from wsdiag.render.markdown import render_markdown
+
+        self._notes.flush(report)
+        out = self._out or sys.stdout
+        out.write(render_markdown(report))
+        out.flush()
+
+
 def make_renderer(
     fmt: str, *, detailed: bool = False, debug: bool = False, stderr: bool = False
 ) -> Renderer:
@@ -95,6 +120,8 @@ def make_renderer(
         return JsonRenderer(debug=debug, out=out)
     if fmt == "quiet":
         return QuietRenderer(out=out)
+    if fmt == "markdown":
+        return MarkdownRenderer(out=out)
     from rich.console import Console
 
     from wsdiag.render.console import ConsoleRenderer

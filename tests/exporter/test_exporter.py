@@ -1,0 +1,290 @@
+"""``wsdiag exporter`` through its real entry point, probing soketi, scraped by a real Prometheus.
+
+The exporter runs as a user runs it (``python -m wsdiag exporter``), with a
+config file whose modules hold credentials by reference (env:, file:). The
+Prometheus test uses the usual blackbox relabelling (``__param_target``) and
+reads ``probe_success`` back from Prometheus's HTTP API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import run_wsdiag, user_environment
+from tests.servers.prometheus import start_prometheus
+from tests.servers.relay import refused_port
+from tests.servers.soketi import Soketi, free_port
+
+pytestmark = pytest.mark.soketi
+
+
+@dataclass(frozen=True)
+class Running:
+    port: int
+    proc: subprocess.Popen[str]
+
+    def get(
+        self, path: str, headers: dict[str, str] | None = None, timeout: float = 30
+    ) -> tuple[int, str, float]:
+        started = time.monotonic()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as reply:
+                body = reply.read().decode()
+                return reply.status, body, time.monotonic() - started
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode(), time.monotonic() - started
+
+
+@contextlib.contextmanager
+def exporter(
+    tmp_path: Path, config: str = "", env: dict[str, str] | None = None, *extra: str
+) -> Iterator[Running]:
+    path = tmp_path / "exporter.toml"
+    path.write_text(config)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wsdiag",
+            "exporter",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--config",
+            str(path),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**user_environment(tmp_path), **(env or {})},
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the exporter did not start: {proc.communicate()}")
+            time.sleep(0.05)
+        yield Running(port, proc)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def sample(metrics: str, name: str) -> float | None:
+    """The value of the first sample whose name (with labels) starts with ``name``."""
+    for line in metrics.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def config_for(soketi: Soketi, secret_file: Path) -> str:
+    secret_file.write_text(soketi.secret + "\n")
+    return f"""
+[modules.end_to_end]
+key = "{soketi.key}"
+app_id = "env:TEST_APP_ID"
+secret = "file:{secret_file}"
+timeout = 3
+pings = 3
+events = 2
+enabled_transports = ["ws", "wss"]
+
+[modules.wrong_key]
+key = "wsdiag-wrong-key"
+timeout = 3
+"""
+
+
+def test_probes_end_to_end_and_fails_what_is_broken(tmp_path: Path, soketi: Soketi) -> None:
+    secret_file = tmp_path / "secret"
+    env = {"TEST_APP_ID": soketi.app_id}
+    with exporter(tmp_path, config_for(soketi, secret_file), env) as running:
+        target = f"ws://127.0.0.1:{soketi.port}"
+        status, good, _ = running.get(f"/probe?target={target}&module=end_to_end")
+        _, wrong_key, _ = running.get(f"/probe?target={target}&module=wrong_key")
+        with refused_port() as closed:
+            _, refused, _ = running.get(f"/probe?target=ws://127.0.0.1:{closed}")
+        _, debug, _ = running.get(f"/probe?target={target}&module=end_to_end&debug=true")
+        _, own, _ = running.get("/metrics")
+    assert status == 200
+    assert sample(good, "probe_success") == 1, good
+    assert sample(good, 'wsdiag_stage_success{stage="delivery"}') == 1, good
+    assert sample(good, "wsdiag_events_lost") == 0
+    assert sample(good, 'wsdiag_ping_rtt_seconds{quantile="0.5"}') is not None
+    assert sample(good, 'wsdiag_delivery_latency_seconds{quantile="0.95"}') is not None
+    assert sample(good, "probe_ip_protocol") == 4
+    assert sample(good, 'wsdiag_phase_duration_seconds{phase="handshake",stage="websocket"}')
+    assert sample(wrong_key, "probe_success") == 0
+    assert 'wsdiag_failure_info{kind="pusher_4001",stage="websocket"} 1.0' in wrong_key
+    assert sample(refused, "probe_success") == 0
+    assert 'wsdiag_failure_info{kind="tcp_refused",stage="reach"} 1.0' in refused
+    assert "Metrics that would have been returned:" in debug and "websocket" in debug
+    for text in (good, wrong_key, debug, own):
+        assert soketi.secret not in text
+    assert 'wsdiag_exporter_probes_total{module="end_to_end",result="success"} 2.0' in own
+    assert 'wsdiag_exporter_probes_total{module="wrong_key",result="failure"} 1.0' in own
+    assert "process_resident_memory_bytes" in own
+
+
+def test_bad_requests_and_references(tmp_path: Path, soketi: Soketi) -> None:
+    config = config_for(soketi, tmp_path / "secret")  # TEST_APP_ID left unset
+    with exporter(tmp_path, config) as running:
+        unknown = running.get("/probe?target=mt1&module=nope")
+        missing = running.get("/probe")
+        unset = running.get(f"/probe?target=ws://127.0.0.1:{soketi.port}&module=end_to_end")
+        not_found = running.get("/nowhere")
+    assert unknown[0] == 400 and "unknown module 'nope'" in unknown[1]
+    assert missing[0] == 400 and "target" in missing[1]
+    assert unset[0] == 200 and sample(unset[1], "probe_success") == 0
+    assert 'wsdiag_failure_info{kind="invalid_input",stage="config"} 1.0' in unset[1]
+    assert not_found[0] == 404
+
+
+def test_the_scrape_timeout_bounds_the_probe(tmp_path: Path) -> None:
+    """A server that accepts and never answers: the answer leaves by the scrape's deadline."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        target = f"wss://127.0.0.1:{silent.getsockname()[1]}"
+        config = "[modules.slow]\ntimeout = 30\n"
+        with exporter(tmp_path, config, None, "--max-concurrent", "1") as running:
+            headers = {"X-Prometheus-Scrape-Timeout-Seconds": "4"}
+            answers: list[tuple[int, str, float]] = []
+            first = threading.Thread(
+                target=lambda: answers.append(
+                    running.get(f"/probe?target={target}&module=slow", headers)
+                )
+            )
+            first.start()
+            time.sleep(0.3)
+            # The one slot is taken while the first probe's TLS step waits (1.75 s): the
+            # second gets 503 when its own time (1 s) is up.
+            busy = running.get(
+                f"/probe?target={target}", {"X-Prometheus-Scrape-Timeout-Seconds": "1.6"}
+            )
+            first.join(timeout=20)
+    status, metrics, took = answers[0]
+    assert status == 200
+    assert took < 3.5, took  # 4 s less the 0.5 s margin
+    assert sample(metrics, "probe_success") == 0
+    # Each step got half the probe's time, so the silent step is named, not just "too slow".
+    assert 'wsdiag_failure_info{kind="tls_handshake_timeout",stage="tls"} 1.0' in metrics
+    assert busy[0] == 503 and "already running" in busy[1]
+
+
+def test_a_probe_out_of_time_answers_with_what_it_measured() -> None:
+    import socket
+
+    from wsdiag.exporter.modules import Module
+    from wsdiag.exporter.probe import run_probe
+
+    done = threading.Event()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        target = f"wss://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        outcome = run_probe(target, Module(timeout=30), {}, 0.3, done.set)
+        took = time.monotonic() - started
+        assert done.wait(5)  # the check itself still ends, by its own step timeout
+    assert outcome.timed_out and took < 0.5
+    metrics = outcome.metrics().decode()
+    assert sample(metrics, "probe_success") == 0
+    assert 'kind="probe_timeout"' in metrics
+    assert 'wsdiag_stage_success{stage="reach"} 1.0' in metrics  # measured before the deadline
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[modules.m]\nsecret = "plain-secret"\n')
+    outcome = run_wsdiag("exporter", "--config", str(bad), home=tmp_path, limit=30)
+    assert outcome.exit_code == 2
+    assert "secret must be a reference" in outcome.stderr
+    assert "plain-secret" not in outcome.stderr
+    listen = run_wsdiag("exporter", "--listen", "127.0.0.1:http", home=tmp_path, limit=30)
+    assert listen.exit_code == 2 and "HOST:PORT" in listen.stderr
+    with socket_in_use() as port:
+        taken = run_wsdiag("exporter", "--listen", f"127.0.0.1:{port}", home=tmp_path, limit=30)
+    assert taken.exit_code == 2 and "cannot listen on" in taken.stderr
+    assert "Traceback" not in outcome.stderr + listen.stderr + taken.stderr
+
+
+@contextlib.contextmanager
+def socket_in_use() -> Iterator[int]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        yield sock.getsockname()[1]
+
+
+def test_sigterm_stops_it(tmp_path: Path) -> None:
+    with exporter(tmp_path) as running:
+        running.proc.send_signal(signal.SIGTERM)
+        running.proc.wait(timeout=10)
+    assert running.proc.returncode == 143
+
+
+def test_prometheus_scrapes_it(tmp_path: Path, soketi: Soketi) -> None:
+    secret_file = tmp_path / "secret"
+    env = {"TEST_APP_ID": soketi.app_id}
+    with (
+        exporter(tmp_path, config_for(soketi, secret_file), env) as running,
+        refused_port() as closed,
+    ):
+        good, broken = f"ws://127.0.0.1:{soketi.port}", f"ws://127.0.0.1:{closed}"
+        config = f"""
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: pusher
+    metrics_path: /probe
+    params:
+      module: [end_to_end]
+    static_configs:
+      - targets: ['{good}', '{broken}']
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: 127.0.0.1:{running.port}
+"""
+        with start_prometheus(tmp_path, config) as prometheus:
+            deadline = time.monotonic() + 30
+            values: dict[str, float] = {}
+            while time.monotonic() < deadline and len(values) < 2:
+                values = {
+                    r["metric"]["instance"]: float(r["value"][1])
+                    for r in prometheus.query('probe_success{job="pusher"}')
+                }
+                time.sleep(0.5)
+            up = prometheus.query('up{job="pusher"}')
+    assert values == {good: 1.0, broken: 0.0}, (values, prometheus.log.read_text()[-1500:])
+    assert all(float(r["value"][1]) == 1 for r in up), up  # every scrape answered in time
