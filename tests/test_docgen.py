@@ -34,6 +34,7 @@ READ_BY_LIBRARIES = {"NO_COLOR", "FORCE_COLOR", "COLUMNS", "_WSDIAG_COMPLETE"}
 TABLE_READS = {
     "proxy.py": set(PROXY_VARIABLES) | {"no_proxy", "NO_PROXY"},
     "settings.py": {env_name for _, _, env_name, _ in SETTINGS},
+    "bundle.py": set(PROXY_VARIABLES) | {"no_proxy", "NO_PROXY"},
     # exporter modules' env:NAME references: the variable the user's own module names
     "modules.py": set(),
 }

@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import stat
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -326,3 +327,23 @@ def test_config_file_with_a_secret_is_private(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.describe()
     assert not leaks(shown.stdout + shown.stderr), shown.describe()
     assert SECRET[:3] + "…" in shown.stdout  # masked, and still recognisable
+
+
+@pytest.mark.soketi
+@pytest.mark.parametrize("bad", [False, True], ids=["good secret", "bad secret"])
+def test_no_secret_in_the_support_bundle(server: Soketi, tmp_path: Path, bad: bool) -> None:
+    """Every file of the zip, the trace included; a proxy password in the environment too."""
+    bundle = tmp_path / "bundle.zip"
+    args = wrong_secret() if bad else good(server)
+    proxy = {"HTTPS_PROXY": f"http://user:{TOKEN}@127.0.0.1:9", "NO_PROXY": "127.0.0.1"}
+    outcome = run_wsdiag(
+        "bundle", server.ws_url, *args, "-o", str(bundle), "--events", "2", "--timeout", "3",
+        home=tmp_path, env=proxy, limit=60,
+    )  # fmt: skip
+    assert outcome.exit_code == (1 if bad else 0), outcome.describe()
+    with zipfile.ZipFile(bundle) as opened:
+        opened.extractall(tmp_path / "unzipped")
+        assert len(opened.namelist()) == 10
+    assert_no_leak(outcome, tmp_path)
+    proxy_text = (tmp_path / "unzipped" / "wsdiag-report" / "proxy.txt").read_text()
+    assert "HTTPS_PROXY=http://user:***@127.0.0.1:9" in proxy_text

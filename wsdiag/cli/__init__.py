@@ -32,6 +32,10 @@ class ReaderGone(Exception):
 # a command name import click and this module alone (issue 13). tests/test_help.py
 # checks each line against the command's own help, so the two cannot drift.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "bundle": (
+        "wsdiag.cli.bundle",
+        "Write a support bundle: the check, its trace and this machine's network facts.",
+    ),
     "channels": (
         "wsdiag.cli.channels",
         "Query the HTTP API: occupied channels, one channel, or a presence channel's users.",

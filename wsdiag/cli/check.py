@@ -49,7 +49,7 @@ def run_stages(
 ) -> None:
     run = Invocation(server, creds, network)
     target = run.target(argument)
-    credentials = _credentials(run) if Stage.DELIVERY in stages else None
+    credentials = check_credentials(run) if Stage.DELIVERY in stages else None
     options = run.check_options(target, checks)
     report = Report(command=command, target=target.label)
     from wsdiag.credentials import key_hint
@@ -79,7 +79,7 @@ def run_stages(
     finish_report(report, renderer, report_flags, run)
 
 
-def _credentials(run: Invocation) -> Credentials | None:
+def check_credentials(run: Invocation) -> Credentials | None:
     """Credentials for the end-to-end stages; incomplete ones are a usage error."""
     from wsdiag import trace
 

@@ -52,21 +52,25 @@ def show(target: str | None, server: ServerFlags, creds: CredentialFlags, as_jso
       wsdiag config show --json
     """
     run = Invocation(server, creds)
-    settings = run.settings
-    shown = _target_of(run, target)
+    shown = target_of(run, target)
     if as_json:
         import json
 
         click.echo(json.dumps(_document(run, shown), indent=2, ensure_ascii=False))
         return
+    for line in settings_lines(run, shown):
+        click.echo(line)
+
+
+def settings_lines(run: Invocation, shown: dict[str, Any]) -> list[str]:
+    """``config show``'s table: each setting, its value (the secret masked), its source."""
     rows = [("target", shown["value"] or "-", shown["error"] or shown["source"])]
-    rows += [(s.name, s.shown(), s.source) for s in settings.items]
+    rows += [(s.name, s.shown(), s.source) for s in run.settings.items]
     width = max(len(name) for name, _, _ in rows)
-    for name, value, source in rows:
-        click.echo(f"{name:<{width}} {value:<40} {source}")
+    return [f"{name:<{width}} {value:<40} {source}" for name, value, source in rows]
 
 
-def _target_of(run: Invocation, argument: str | None) -> dict[str, Any]:
+def target_of(run: Invocation, argument: str | None) -> dict[str, Any]:
     """The target exactly as the other commands resolve it, or why there is none."""
     from wsdiag.target import TargetError
 
