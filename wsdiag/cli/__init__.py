@@ -76,6 +76,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Watch channels live: events, presence members, connection states.",
     ),
     "tls": ("wsdiag.cli.check", "TLS handshake: version, cipher, ALPN and the certificate chain."),
+    "watch": (
+        "wsdiag.cli.watch",
+        "Check again every --interval seconds: a live dashboard, then a summary.",
+    ),
 }
 
 

@@ -16,11 +16,9 @@ from wsdiag.cli.options import (
     NetworkFlags,
     Seconds,
     ServerFlags,
-    check_options,
-    credential_options,
+    check_run_options,
+    events_option,
     exit_code_of,
-    network_options,
-    server_options,
     unwritable,
 )
 
@@ -33,10 +31,7 @@ def _output_path(ctx: click.Context, param: click.Parameter, value: str) -> Path
 
 @click.command()
 @click.argument("target", required=False, metavar="[TARGET]", shell_complete=complete_target)
-@server_options
-@network_options
-@check_options
-@credential_options
+@check_run_options
 @click.option(
     "-o",
     "--output",
@@ -46,13 +41,7 @@ def _output_path(ctx: click.Context, param: click.Parameter, value: str) -> Path
     callback=_output_path,
     help="Where to write the zip (checked before anything runs).",
 )
-@click.option(
-    "--events",
-    type=click.IntRange(1, 100),
-    default=5,
-    show_default=True,
-    help="Test events to publish and receive (with credentials).",
-)
+@events_option(5)
 @click.option(
     "--soak",
     type=Seconds(min=0, max=3600),

@@ -18,6 +18,7 @@ from wsdiag.cli.options import (
     ServerFlags,
     check_options,
     credential_options,
+    events_option,
     finish_report,
     make_report_renderer,
     network_options,
@@ -113,13 +114,7 @@ def layered(fn: Any) -> Any:
 @click.command()
 @layered
 @credential_options
-@click.option(
-    "--events",
-    type=click.IntRange(1, 100),
-    default=5,
-    show_default=True,
-    help="Test events to publish and receive for end-to-end latency (with credentials).",
-)
+@events_option(5)
 @click.option(
     "--soak",
     type=Seconds(min=0, max=3600),

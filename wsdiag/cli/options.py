@@ -328,6 +328,23 @@ def report_options(fn: F) -> F:
     return _bundle(ReportFlags, "report", options)(fn)
 
 
+def events_option(default: int) -> Callable[[F], F]:
+    """``--events K``: the end-to-end test events of one check."""
+    return click.option(
+        "--events",
+        type=click.IntRange(1, 100),
+        default=default,
+        show_default=True,
+        help="Test events to publish and receive for end-to-end latency (with credentials).",
+    )
+
+
+def check_run_options(fn: F) -> F:
+    """Everything a command that runs the whole check takes besides its output: the server,
+    the network, the checks' knobs and the credentials (``watch``, ``bundle``)."""
+    return server_options(network_options(check_options(credential_options(fn))))
+
+
 def credential_options(fn: F) -> F:
     """App id, key and secret, and a Laravel-style .env file to read them from."""
     options: list[Callable[[F], F]] = [
