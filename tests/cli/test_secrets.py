@@ -347,3 +347,15 @@ def test_no_secret_in_the_support_bundle(server: Soketi, tmp_path: Path, bad: bo
     assert_no_leak(outcome, tmp_path)
     proxy_text = (tmp_path / "unzipped" / "wsdiag-report" / "proxy.txt").read_text()
     assert "HTTPS_PROXY=http://user:***@127.0.0.1:9" in proxy_text
+
+
+@pytest.mark.soketi
+@pytest.mark.parametrize("fmt", [[], ["--json"]], ids=["lines", "ndjson"])
+def test_no_secret_while_watching(server: Soketi, tmp_path: Path, fmt: list[str]) -> None:
+    for args in (good(server), wrong_secret()):
+        outcome = run_wsdiag(
+            "watch", server.ws_url, *args, "--count", "2", "--interval", "0.1", "--events", "1",
+            "--timeout", "3", *fmt, home=tmp_path, limit=60,
+        )  # fmt: skip
+        assert outcome.exit_code == (0 if args == good(server) else 1), outcome.describe()
+        assert_no_leak(outcome, tmp_path)

@@ -9,6 +9,7 @@ reads ``probe_success`` back from Prometheus's HTTP API.
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import subprocess
 import sys
@@ -147,6 +148,15 @@ def test_probes_end_to_end_and_fails_what_is_broken(tmp_path: Path, soketi: Soke
     assert "process_resident_memory_bytes" in own
 
 
+def test_a_module_chooses_its_stages(tmp_path: Path, soketi: Soketi) -> None:
+    config = '[modules.tcp]\nstages = ["resolve", "reach"]\n'
+    with exporter(tmp_path, config) as running:
+        _, metrics, _ = running.get(f"/probe?target=ws://127.0.0.1:{soketi.port}&module=tcp")
+    stages = set(re.findall(r'wsdiag_stage_success\{stage="(\w+)"\}', metrics))
+    assert stages == {"resolve", "reach"}
+    assert sample(metrics, "probe_success") == 1
+
+
 def test_bad_requests_and_references(tmp_path: Path, soketi: Soketi) -> None:
     config = config_for(soketi, tmp_path / "secret")  # TEST_APP_ID left unset
     with exporter(tmp_path, config) as running:
@@ -276,15 +286,31 @@ scrape_configs:
       - target_label: __address__
         replacement: 127.0.0.1:{running.port}
 """
+        config += f"""
+  - job_name: pusher_wrong_key
+    metrics_path: /probe
+    params:
+      module: [wrong_key]
+    static_configs:
+      - targets: ['{good}']
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: 127.0.0.1:{running.port}
+"""
         with start_prometheus(tmp_path, config) as prometheus:
             deadline = time.monotonic() + 30
             values: dict[str, float] = {}
-            while time.monotonic() < deadline and len(values) < 2:
+            while time.monotonic() < deadline and len(values) < 3:
                 values = {
-                    r["metric"]["instance"]: float(r["value"][1])
-                    for r in prometheus.query('probe_success{job="pusher"}')
+                    (r["metric"]["job"], r["metric"]["instance"]): float(r["value"][1])
+                    for r in prometheus.query('probe_success{job=~"pusher.*"}')
                 }
                 time.sleep(0.5)
-            up = prometheus.query('up{job="pusher"}')
-    assert values == {good: 1.0, broken: 0.0}, (values, prometheus.log.read_text()[-1500:])
+            up = prometheus.query('up{job=~"pusher.*"}')
+    expected = {("pusher", good): 1.0, ("pusher", broken): 0.0, ("pusher_wrong_key", good): 0.0}
+    assert values == expected, (values, prometheus.log.read_text()[-1500:])
     assert all(float(r["value"][1]) == 1 for r in up), up  # every scrape answered in time

@@ -12,6 +12,7 @@ The same TOML file as the profiles (``wsdiag config path``)::
     events = 3                          # end-to-end events (with app_id, key, secret)
     ca_bundle = "/etc/ssl/corp-ca.pem"
     enabled_transports = ["ws", "wss"]  # the client's enabledTransports
+    stages = ["resolve", "reach", "tls", "websocket", "ping"]  # default: every stage
 
 A module without credentials checks connectivity as ``wsdiag check TARGET``
 does without them (the placeholder key's 4001 proves the path). References
@@ -26,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from wsdiag.models import Stage
 
 DEFAULT = "default"
 _TRANSPORTS = ("ws", "wss", "xhr_streaming", "xhr_polling")
@@ -47,6 +50,7 @@ class Module:
     events: int = 3
     ca_bundle: str | None = None
     enabled_transports: tuple[str, ...] | None = None
+    stages: tuple[Stage, ...] = tuple(Stage)
 
     def credential(self, setting: str, environ: Mapping[str, str]) -> str | None:
         """A credential's value, its reference read now; ModuleError names a missing one."""
@@ -100,6 +104,7 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "events": int,
     "ca_bundle": str,
     "enabled_transports": list,
+    "stages": list,
 }
 
 
@@ -132,4 +137,13 @@ def _module(name: str, table: Mapping[str, Any]) -> Module:
                 f"(use {', '.join(_TRANSPORTS)})"
             )
         values["enabled_transports"] = tuple(transports)
+    stages = values.get("stages")
+    if stages is not None:
+        by_name = {stage.value: stage for stage in Stage}
+        unknown = [s for s in stages if s not in by_name]
+        if unknown or not stages:
+            raise ModuleError(
+                f"module {name}: stages: {unknown or 'empty'} (use {', '.join(by_name)})"
+            )
+        values["stages"] = tuple(by_name[s] for s in stages)
     return Module(name=name, **values)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from wsdiag.checks import CheckOptions
 from wsdiag.credentials import Credentials, CredentialsError
 from wsdiag.exporter.modules import Module, ModuleError
-from wsdiag.models import Report, Stage, Status
+from wsdiag.models import Report, Status
 from wsdiag.target import Target, TargetError
 
 CONFIG_FAILURE = ("config", "invalid_input")  # wsdiag_failure_info when nothing could be checked
@@ -91,7 +91,7 @@ def run_probe(
                 target,
                 options,
                 report,
-                stages=tuple(Stage),
+                stages=module.stages,
                 credentials=credentials,
                 events=module.events,
                 transports=module.enabled_transports,
