@@ -35,6 +35,7 @@ pytestmark = pytest.mark.soketi
 class Running:
     port: int
     proc: subprocess.Popen[str]
+    logs: list[str]  # the exporter's stdout and stderr, once it has stopped
 
     def get(
         self, path: str, headers: dict[str, str] | None = None, timeout: float = 30
@@ -75,6 +76,7 @@ def exporter(
         text=True,
         env={**user_environment(tmp_path), **(env or {})},
     )
+    running = Running(port, proc, [])
     try:
         deadline = time.monotonic() + 15
         while True:
@@ -82,13 +84,14 @@ def exporter(
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
                 break
             if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
                 raise RuntimeError(f"the exporter did not start: {proc.communicate()}")
             time.sleep(0.05)
-        yield Running(port, proc)
+        yield running
     finally:
         if proc.poll() is None:
             proc.terminate()
-        proc.communicate(timeout=10)
+        running.logs.extend(proc.communicate(timeout=10))
 
 
 def sample(metrics: str, name: str) -> float | None:
@@ -141,8 +144,9 @@ def test_probes_end_to_end_and_fails_what_is_broken(tmp_path: Path, soketi: Soke
     assert sample(refused, "probe_success") == 0
     assert 'wsdiag_failure_info{kind="tcp_refused",stage="reach"} 1.0' in refused
     assert "Metrics that would have been returned:" in debug and "websocket" in debug
-    for text in (good, wrong_key, debug, own):
+    for text in (good, wrong_key, debug, own, *running.logs):
         assert soketi.secret not in text
+    assert f"probe target={target} module=end_to_end result=success" in running.logs[1]
     assert 'wsdiag_exporter_probes_total{module="end_to_end",result="success"} 2.0' in own
     assert 'wsdiag_exporter_probes_total{module="wrong_key",result="failure"} 1.0' in own
     assert "process_resident_memory_bytes" in own
