@@ -109,9 +109,7 @@ class ReportFlags:
         asked |= {"quiet"} if self.quiet else set()
         if len(asked) > 1:
             both = ", ".join(sorted(asked))
-            raise click.UsageError(
-                f"--json, --quiet and --format ask for different outputs: {both}"
-            )
+            raise click.UsageError(f"--json, --quiet and --format cannot be used together: {both}")
         return asked.pop() if asked else "console"
 
     fail_on: str = "fail"
