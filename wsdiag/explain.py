@@ -253,6 +253,39 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "let the proxy pass streamed replies unbuffered (nginx: proxy_buffering off); "
         "pusher-js then falls back to xhr_polling, which is slower",
     ),
+    _K.FANOUT_SPLIT: (
+        "nodes not sharing pub/sub",
+        "every event reached some sockets, but each group of sockets got only the events "
+        "published through its own node: the nodes behind the balancer do not share pub/sub",
+        "configure the same adapter on every node (soketi: SOKETI_ADAPTER_DRIVER=redis with "
+        "the same SOKETI_DB_REDIS_*; Reverb: REVERB_SCALING_ENABLED=true, one Redis)",
+    ),
+    _K.FANOUT_PRESENCE_SPLIT: (
+        "presence differs per node",
+        "sockets subscribed to the same presence channel see different member lists",
+        "share presence between the nodes through the same pub/sub adapter as events",
+    ),
+    _K.FANOUT_EXCLUSION_IGNORED: (
+        "toOthers() not honoured",
+        "an event published with a socket_id (pusher-js toOthers(), Laravel's broadcast()->"
+        "toOthers()) reached that socket anyway",
+        "upgrade the server, or leave the sender out in the client",
+    ),
+    _K.FANOUT_DUPLICATES: (
+        "events delivered twice",
+        "a socket received the same event more than once",
+        "check that each node runs one adapter and subscribes to pub/sub once",
+    ),
+    _K.FANOUT_OUT_OF_ORDER: (
+        "events out of order",
+        "events published one after another arrived in another order on some sockets",
+        "nodes relay through pub/sub at their own pace: do not rely on order across nodes",
+    ),
+    _K.FANOUT_NO_SOCKETS: (
+        "sockets could not connect",
+        "some or all of the fanout's sockets could not connect or subscribe",
+        "run `wsdiag check` against the target to see why",
+    ),
     _K.PING_TIMEOUT: (
         "no pong",
         "pusher:ping got no pusher:pong in time",

@@ -95,6 +95,13 @@ class ErrorKind(StrEnum):
     FALLBACK_NOT_SERVED = "fallback_not_served"  # no fallback routes (404): soketi, Reverb
     FALLBACK_REJECTED = "fallback_rejected"  # another status, not HTTP, or the reply ended
     FALLBACK_TIMEOUT = "fallback_timeout"  # no reply, or a stream buffered by something between
+    # fanout: events and presence across the nodes of a deployment (issue 11)
+    FANOUT_SPLIT = "fanout_split"  # each node delivers only what was published through it
+    FANOUT_PRESENCE_SPLIT = "fanout_presence_split"  # presence members differ per node
+    FANOUT_EXCLUSION_IGNORED = "fanout_exclusion_ignored"  # socket_id exclusion not honoured
+    FANOUT_DUPLICATES = "fanout_duplicates"  # an event arrived twice on a socket
+    FANOUT_OUT_OF_ORDER = "fanout_out_of_order"  # a warning: order differs across nodes
+    FANOUT_NO_SOCKETS = "fanout_no_sockets"  # sockets could not connect or subscribe
     # ping
     PING_TIMEOUT = "ping_timeout"
     IDLE_TIMEOUT = "idle_timeout"  # soak: something on the path closes idle connections

@@ -402,6 +402,21 @@ FAULTS: tuple[Fault, ...] = (
         status="warn",
         exit_code=0,
     ),
+    # fanout: two soketi nodes behind nginx's round-robin balancer
+    Fault(
+        "fanout.local_adapter",
+        "Fanout",
+        "the nodes behind the balancer do not share pub/sub",
+        "two soketi nodes with SOKETI_ADAPTER_DRIVER=local behind nginx",
+        _K.FANOUT_SPLIT,
+    ),
+    Fault(
+        "fanout.redis_lost",
+        "Fanout",
+        "the nodes' Redis goes away mid-run",
+        "two soketi nodes sharing a real Redis, which is stopped as publishing starts",
+        _K.PUSHER_RECONNECT,
+    ),
     # Subscribe and delivery: `check` with credentials against the scripted server
     Fault(
         "delivery.subscription_refused",

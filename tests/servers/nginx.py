@@ -57,8 +57,10 @@ def upgrade_proxy(upstream_port: int) -> str:
 
 
 @contextlib.contextmanager
-def start_nginx(tmp_path: Path, server: str) -> Iterator[Nginx]:
+def start_nginx(tmp_path: Path, server: str, http: str = "") -> Iterator[Nginx]:
     """nginx with one ``server { … }`` block; ``{port}`` and ``{cert}`` in it are filled in.
+
+    ``http``: more of the http block beside the server (an ``upstream`` of nodes).
 
     ``{cert}`` is a PEM file with a trustme certificate for 127.0.0.1 and its key.
     """
@@ -85,6 +87,7 @@ events {{ worker_connections 64; }}
 http {{
   access_log off;
 {temp_paths}
+{http}
   server {{
 {server.format(port=port, cert=cert)}
   }}

@@ -481,5 +481,9 @@ def _drain(sock: socket.socket) -> bytes:
 
 
 def _interesting_headers(headers: dict[str, Any]) -> dict[str, str]:
-    wanted = ("server", "via", "location", "content-type", "x-powered-by", "upgrade", "connection")
+    wanted = (
+        "server", "via", "location", "content-type", "x-powered-by", "upgrade", "connection",
+        # what balancers say about the node behind them (fanout tells nodes apart by it)
+        "x-served-by", "x-backend-server", "x-upstream", "x-node",
+    )  # fmt: skip
     return {k: str(v) for k, v in headers.items() if k.lower() in wanted}

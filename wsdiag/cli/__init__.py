@@ -61,6 +61,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "wsdiag.cli.explain",
         "Explain a Pusher or WebSocket close code, an HTTP API status or a wsdiag error kind.",
     ),
+    "fanout": (
+        "wsdiag.cli.fanout",
+        "Check that events and presence reach every socket across the server's nodes.",
+    ),
     "publish": ("wsdiag.cli.channels", "Publish an event over the HTTP API and explain the reply."),
     "reach": (
         "wsdiag.cli.check",
