@@ -253,6 +253,13 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "let the proxy pass streamed replies unbuffered (nginx: proxy_buffering off); "
         "pusher-js then falls back to xhr_polling, which is slower",
     ),
+    _K.PUSHER_ORIGIN_NOT_ALLOWED: (
+        "origin not allowed",
+        'the server answered 4009 "Origin not allowed": Laravel Reverb matches the host part '
+        "of the upgrade's Origin header against the app's allowed_origins (wildcards allowed)",
+        "add the host of your app's pages to allowed_origins in config/reverb.php ('*' allows "
+        "all) and restart Reverb; test as a browser does with --origin https://your.app",
+    ),
     _K.FANOUT_SPLIT: (
         "nodes not sharing pub/sub",
         "every event reached some sockets, but each group of sockets got only the events "

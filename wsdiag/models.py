@@ -84,6 +84,7 @@ class ErrorKind(StrEnum):
     PUSHER_UNSUPPORTED_PROTOCOL = "pusher_4007"
     PUSHER_NO_PROTOCOL = "pusher_4008"
     PUSHER_UNAUTHORIZED = "pusher_4009"
+    PUSHER_ORIGIN_NOT_ALLOWED = "pusher_origin_not_allowed"  # 4009 "Origin not allowed" (Reverb)
     PUSHER_OVER_CAPACITY = "pusher_over_capacity"  # 4100-4199
     PUSHER_RECONNECT = "pusher_reconnect"  # 4200-4299
     PUSHER_CLIENT_EVENT_REJECTED = "pusher_client_event_rejected"  # 4300-4399

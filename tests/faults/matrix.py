@@ -402,6 +402,14 @@ FAULTS: tuple[Fault, ...] = (
         status="warn",
         exit_code=0,
     ),
+    # origins: the scripted server enforcing an allow-list as Laravel Reverb does
+    Fault(
+        "origin.not_allowed",
+        "Pusher",
+        "the server's allowed_origins leave out the Origin sent (Reverb)",
+        "scripted server: pusher:error 4009 Origin not allowed",
+        _K.PUSHER_ORIGIN_NOT_ALLOWED,
+    ),
     # fanout: two soketi nodes behind nginx's round-robin balancer
     Fault(
         "fanout.local_adapter",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fnmatch
 import hashlib
 import json
 import socket
@@ -19,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -58,6 +60,19 @@ class Script:
     confirm_subscriptions: bool = True  # pusher:subscribe → subscription_succeeded
     refuse_subscriptions: str | None = None  # pusher:subscribe → this pusher:subscription_error
     after_subscribe: list[tuple[str, Any]] = field(default_factory=list)  # once, after the first
+    # As Laravel Reverb: the host part of Origin matched (wildcards allowed) against these;
+    # any other origin gets pusher:error 4009 "Origin not allowed", the socket left open.
+    allowed_origins: tuple[str, ...] | None = None
+
+
+def _origin_allowed(request: str, script: Script) -> bool:
+    origin = next(
+        (line.split(":", 1)[1].strip() for line in request.split("\r\n")
+         if line.lower().startswith("origin:")),
+        "",
+    )  # fmt: skip
+    host = urlsplit(origin).hostname or ""
+    return any(fnmatch.fnmatch(host, pattern) for pattern in script.allowed_origins or ())
 
 
 class ScriptedServer:
@@ -168,7 +183,10 @@ class ScriptedServer:
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + f"Sec-WebSocket-Accept: {accept}\r\n\r\n".encode()
         )
-        if self._perform(conn, script.actions):
+        actions = script.actions
+        if script.allowed_origins is not None and not _origin_allowed(request, script):
+            actions = [pusher_error(4009, "Origin not allowed")]
+        if self._perform(conn, actions):
             self._converse(conn, script)
 
     def _perform(self, conn: socket.socket, actions: list[tuple[str, Any]]) -> bool:

@@ -32,6 +32,7 @@ class CheckOptions:
     # Host → addresses the resolve stage found (with --resolver, what it said): the
     # later stages connect to these instead of asking the system resolver again.
     resolved: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    origin: str | None = None  # the upgrade's Origin header; None: the target's own
 
 
 def dial_stage(

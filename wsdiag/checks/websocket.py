@@ -15,7 +15,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import websocket
@@ -89,7 +89,8 @@ def open_pusher(
     address = addresses[0] if addresses else endpoint.host
     url = f"{endpoint.scheme}://{endpoint}{connection_path(key, __version__, endpoint.path)}"
     subject = _subject_of(endpoint, options, address)
-    details: dict[str, Any] = {"url": url, "address": address}
+    origin = options.origin or default_origin(endpoint)
+    details: dict[str, Any] = {"url": url, "address": address, "origin": origin}
     if options.proxy:
         details["proxy"] = options.proxy.label
     watch = Stopwatch()
@@ -143,6 +144,7 @@ def open_pusher(
                 timeout=options.timeout,
                 redirect_limit=0,
                 header=[f"User-Agent: wsdiag/{__version__}"],
+                origin=origin,
             )
     except websocket.WebSocketBadStatusException as exc:
         return _rejected(result, details, exc, sock), None
@@ -221,6 +223,14 @@ def open_pusher(
     )
 
 
+def default_origin(endpoint: Endpoint) -> str:
+    """The Origin a WebSocket library sends unless told: the target's own scheme and host."""
+    scheme = "https" if endpoint.tls else "http"
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    default = 443 if endpoint.tls else 80
+    return f"{scheme}://{host}" + ("" if endpoint.port == default else f":{endpoint.port}")
+
+
 def _subject_of(endpoint: Endpoint, options: CheckOptions, address: str) -> str:
     return f"{endpoint.url} via {'proxy' if options.proxy else address}"
 
@@ -267,6 +277,8 @@ def _pusher_handshake(
     code, message = outcome.code, outcome.message
     details["close_code"] = code
     details["message"] = message
+    if code == 4009 and "origin" in message.lower():
+        return _origin_refused(result, details, message), None
     info = explain_code(code, self_hosted=self_hosted)  # a wrong key: cluster or app config
     if code == 4001 and key == PLACEHOLDER_KEY:
         details["note"] = "placeholder key"
@@ -284,6 +296,27 @@ def _pusher_handshake(
         info.fix,
         outcome=Handshake(close_code=code),
     ), None
+
+
+def _origin_refused(result: Any, details: dict[str, Any], message: str) -> StageResult:
+    """Reverb's 4009 "Origin not allowed": which origin was sent, and where it is allowed."""
+    origin = details["origin"]
+    host = urlsplit(origin).hostname or origin
+    return cast(
+        StageResult,
+        result(
+            Status.FAIL,
+            f"4009 origin not allowed: {message}",
+            ErrorKind.PUSHER_ORIGIN_NOT_ALLOWED,
+            f"the server refused this connection's Origin ({origin}): Laravel Reverb matches "
+            "the host part of Origin against allowed_origins (config/reverb.php, per app; "
+            "wildcards such as *.example.com allowed) and answers 4009 to any other",
+            f"add {host} (or the host of the pages your app runs on) to allowed_origins and "
+            "restart Reverb ('*' allows every origin); a browser sends its page's origin, so "
+            "test with --origin https://your.app, as the browser does",
+            outcome=Handshake(close_code=4009),
+        ),
+    )
 
 
 def _handshake_outcome(

@@ -85,6 +85,7 @@ class NetworkFlags:
     ca_bundle: str | None = None
     insecure: bool = False
     proxy: str | None = None
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,8 +218,29 @@ def network_options(fn: F) -> F:
             "'direct' for none [env: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, "
             "http_proxy; NO_PROXY lists hosts to reach directly].",
         ),
+        click.option(
+            "--origin",
+            metavar="URL",
+            callback=_parse_origin,
+            help="The Origin header of WebSocket upgrades, as a browser on that page sends it "
+            "(https://app.example.com) [default: the target's own scheme and host].",
+        ),
     ]
     return _bundle(NetworkFlags, "network", options)(fn)
+
+
+def _parse_origin(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An origin is scheme://host[:port], nothing after: what a browser puts in Origin."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise click.BadParameter(
+            f"{value!r}: give an origin as a browser sends it, such as https://app.example.com"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def check_options(fn: F) -> F:
@@ -523,6 +545,7 @@ class Invocation:
             verify_tls=not self.network.insecure,
             ping_count=checks.pings,
             proxy=self.proxy(target),
+            origin=self.network.origin,
         )
 
 
