@@ -233,6 +233,17 @@ class ClientConfig:
     snippet: str
 
 
+@dataclass(frozen=True)
+class PathSummary:
+    """``check --compare-direct``: one path (through the proxy, or direct) in a line."""
+
+    path: str  # "proxy socks5h://127.0.0.1:1080", "direct"
+    status: Status
+    verdict: str
+    handshake_ms: float | None  # the first WebSocket path's time to connection_established
+    ping_ms: float | None  # its ping median
+
+
 @dataclass
 class Report:
     """Everything one command measured, in the order it was measured."""
@@ -243,6 +254,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
     client_config: ClientConfig | None = None  # check: what works from here, for the client
+    comparison: tuple[PathSummary, ...] = ()  # check --compare-direct: proxy, then direct
     started_at: float = field(default_factory=time.time)  # wall clock, for the JSON timestamp
 
     @property

@@ -166,3 +166,40 @@ def test_a_password_in_a_bad_proxy_url_is_not_echoed(tmp_path: Path) -> None:
     )
     assert outcome.exit_code == 2
     assert "s3cr3t-pw" not in outcome.stdout + outcome.stderr
+
+
+def test_compare_direct_with_both_paths_working(tmp_path: Path, soketi: Soketi, proxy: str) -> None:
+    outcome = check_through(
+        proxy, soketi, tmp_path, "--compare-direct", "--enabled-transports", "ws,wss"
+    )
+    assert outcome.exit_code == 0, outcome.describe()
+    paths = outcome.report()["compare_direct"]
+    assert [p["path"] for p in paths] == [
+        f"proxy http://{USER}:***@" + proxy.split("@")[1],
+        "direct",
+    ]
+    assert all(p["status"] == "ok" and p["handshake_ms"] > 0 and p["ping_median_ms"] for p in paths)
+    assert PASSWORD not in outcome.stdout + outcome.stderr
+    console = run_wsdiag(
+        "check", soketi.ws_url, "--key", soketi.key, "--proxy", proxy, "--compare-direct",
+        home=tmp_path,
+    )  # fmt: skip
+    assert "the same check through the proxy and direct:" in console.stdout
+    assert "  direct: WARN: " in console.stdout  # the fallback warning, direct too
+
+
+def test_compare_direct_when_only_the_direct_path_works(tmp_path: Path, soketi: Soketi) -> None:
+    with forward_proxy(tmp_path, connect_ports=(443,)) as port:  # CONNECT to soketi's port: 403
+        outcome = run_wsdiag(
+            "check", soketi.ws_url, "--key", soketi.key, "--proxy", f"http://127.0.0.1:{port}",
+            "--compare-direct", "--json", "--timeout", "3", home=tmp_path,
+        )  # fmt: skip
+    assert outcome.exit_code == 1, outcome.describe()  # the verdict is the proxy's path
+    via_proxy, direct = outcome.report()["compare_direct"]
+    assert via_proxy["status"] == "fail" and "proxy_denied" in via_proxy["verdict"]
+    assert direct["status"] in ("ok", "warn") and direct["handshake_ms"] > 0
+
+
+def test_compare_direct_needs_a_proxy(tmp_path: Path) -> None:
+    outcome = run_wsdiag("check", "mt1", "--compare-direct", home=tmp_path)
+    assert outcome.exit_code == 2 and "--compare-direct compares" in outcome.stderr

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from wsdiag.checks import CheckOptions
 from wsdiag.classify import endpoint_label
 from wsdiag.credentials import Credentials
-from wsdiag.models import ErrorKind, Phase, Report, Stage, StageResult, Status
+from wsdiag.models import ErrorKind, PathSummary, Phase, Report, Stage, StageResult, Status
 from wsdiag.target import Endpoint, Target
 
 ResultSink = Callable[[StageResult], None]
@@ -469,3 +469,27 @@ def soak_stage(
     )
     run.add(result, started)
     return found.activity_timeout_s
+
+
+def path_summary(report: Report, path: str) -> PathSummary:
+    """One run of the check as one path's line: its verdict, handshake time and ping."""
+    from wsdiag.models import Latency
+    from wsdiag.render.verdict import verdict
+
+    handshake = next(
+        (
+            r.elapsed_ms
+            for r in report.results
+            if r.stage is Stage.WEBSOCKET and r.status is Status.OK
+        ),
+        None,
+    )
+    ping = next(
+        (
+            r.outcome.median
+            for r in report.results
+            if isinstance(r.outcome, Latency) and r.stage is Stage.PING
+        ),
+        None,
+    )
+    return PathSummary(path, report.status, verdict(report), handshake, ping)

@@ -29,7 +29,10 @@ from wsdiag.cli.options import (
 from wsdiag.models import Report, Stage
 
 if TYPE_CHECKING:
+    from wsdiag.checks import CheckOptions
     from wsdiag.credentials import Credentials
+    from wsdiag.models import PathSummary
+    from wsdiag.target import Target
 
 
 def run_stages(
@@ -47,11 +50,17 @@ def run_stages(
     soak: float = 0.0,
     transports: tuple[str, ...] | None = None,
     client: str | None = None,
+    compare_direct: bool = False,
 ) -> None:
     run = Invocation(server, creds, network)
     target = run.target(argument)
     credentials = check_credentials(run) if Stage.DELIVERY in stages else None
     options = run.check_options(target, checks)
+    if compare_direct and options.proxy is None:
+        raise click.UsageError(
+            "--compare-direct compares the proxy's path with the direct one: give --proxy, or "
+            "set the proxy environment (HTTPS_PROXY, ALL_PROXY…)"
+        )
     report = Report(command=command, target=target.label)
     from wsdiag.credentials import key_hint
 
@@ -75,9 +84,39 @@ def run_stages(
             transports,
             client,
         )
+        if compare_direct and options.proxy is not None:
+            report.comparison = _compare_direct(
+                target, options, report, stages, credentials, events, transports
+            )
     except KeyboardInterrupt:
         report.interrupted = True
     finish_report(report, renderer, report_flags, run)
+
+
+def _compare_direct(
+    target: Target,
+    options: CheckOptions,
+    report: Report,
+    stages: Sequence[Stage],
+    credentials: Credentials | None,
+    events: int,
+    transports: tuple[str, ...] | None,
+) -> tuple[PathSummary, ...]:
+    """The same check again without the proxy: which path works, and how fast each is."""
+    from dataclasses import replace
+
+    from wsdiag.checks.runner import check_target, path_summary
+
+    assert options.proxy is not None
+    direct = Report(command=report.command, target=report.target)
+    direct_options = replace(options, proxy=None)
+    check_target(
+        target, direct_options, direct, None, stages, credentials, events, transports=transports
+    )
+    return (
+        path_summary(report, f"proxy {options.proxy.label}"),
+        path_summary(direct, "direct"),
+    )
 
 
 def check_credentials(run: Invocation) -> Credentials | None:
@@ -131,6 +170,12 @@ def layered(fn: Any) -> Any:
     "without an xhr_ one the HTTP fallback is not checked. Default: pusher-js's, all of them.",
 )
 @click.option(
+    "--compare-direct",
+    is_flag=True,
+    help="With a proxy: also run the check without it, and compare which path works and "
+    "how fast each is.",
+)
+@click.option(
     "--client",
     type=click.Choice(["pusher-js", "laravel-echo", "none"]),
     default="pusher-js",
@@ -148,6 +193,7 @@ def check(
     events: int,
     soak: float,
     transports: tuple[str, ...] | None,
+    compare_direct: bool,
     client: str,
 ) -> None:
     """Check every layer: DNS, TCP, TLS, WebSocket, Pusher handshake, ping.
@@ -181,6 +227,7 @@ def check(
         soak=soak,
         transports=transports,
         client=None if client == "none" else client,
+        compare_direct=compare_direct,
     )
 
 

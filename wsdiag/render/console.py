@@ -102,6 +102,7 @@ class ConsoleRenderer:
         style = {Status.OK: "bold green", Status.WARN: "bold yellow"}.get(report.status, "bold red")
         style = "bold red" if report.interrupted else style
         lines += styled(wrap(verdict(report), width, hang="  "), style)
+        lines += _comparison(report, width)
         lines += _client_config(report)
         self._print(lines)
 
@@ -336,6 +337,23 @@ def _scalar(value: Any) -> str:
     if isinstance(value, Mapping):
         return json.dumps(value, ensure_ascii=False, default=str)  # a server's data, as sent
     return str(value).replace("\n", "\\n")  # one line per detail: newlines shown as \n
+
+
+def _comparison(report: Report, width: int) -> list[Text]:
+    """``--compare-direct``: each path's verdict, handshake time and ping, one block each."""
+    if not report.comparison or report.interrupted:
+        return []
+    lines = [Text(""), Text("the same check through the proxy and direct:", style="bold")]
+    for path in report.comparison:
+        figures = [
+            f"handshake {ms_text(path.handshake_ms)} ms" if path.handshake_ms is not None else "",
+            f"ping median {ms_text(path.ping_ms)} ms" if path.ping_ms is not None else "",
+        ]
+        shown = ", ".join(f for f in figures if f)
+        text = f"{path.path}: {path.verdict}" + (f" ({shown})" if shown else "")
+        style = {Status.OK: "green", Status.WARN: "yellow"}.get(path.status, "red")
+        lines += styled(wrap(text, width, indent="  ", hang="    "), style)
+    return lines
 
 
 def _client_config(report: Report) -> list[Text]:

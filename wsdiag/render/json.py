@@ -59,6 +59,17 @@ def report_to_dict(report: Report, exit_code: int, *, debug: bool = False) -> di
         "first_failure": report.results.index(failure) if failure else None,
         "results": [result_to_dict(r, debug=debug) for r in report.results],
     }
+    if report.comparison:
+        document["compare_direct"] = [
+            {
+                "path": path.path,
+                "status": str(path.status),
+                "verdict": path.verdict,
+                "handshake_ms": path.handshake_ms,
+                "ping_median_ms": path.ping_ms,
+            }
+            for path in report.comparison
+        ]
     config = report.client_config
     if config is not None:
         document["client_config"] = {

@@ -50,6 +50,15 @@ def render_markdown(report: Report) -> str:
     if report.notes:
         lines.append("")
         lines += [f"> note: {_cell(note)}" for note in report.notes]
+    if report.comparison:
+        lines += ["", "| path | verdict | handshake ms | ping median ms |", "|---|---|---:|---:|"]
+        for path in report.comparison:
+            handshake = ms_text(path.handshake_ms) if path.handshake_ms is not None else ""
+            ping = ms_text(path.ping_ms) if path.ping_ms is not None else ""
+            lines.append(
+                f"| {_cell(path.path)} | {_MARK[path.status]} {_cell(path.verdict)} | "
+                f"{handshake} | {ping} |"
+            )
     config = report.client_config
     if config is not None and not report.interrupted:
         lines += [
