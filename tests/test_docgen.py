@@ -20,7 +20,7 @@ from wsdiag.config import default_path
 from wsdiag.docgen import ENVIRONMENT, EXIT_STATUS, FILES, generated_files, roff_escape
 from wsdiag.exit_codes import ExitCode
 from wsdiag.proxy import _ENVIRONMENT as PROXY_VARIABLES
-from wsdiag.settings import SETTINGS
+from wsdiag.settings import ALIASES, DRIVER_NAMES, SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "wsdiag"
@@ -33,7 +33,9 @@ READ_BY_LIBRARIES = {"NO_COLOR", "FORCE_COLOR", "COLUMNS", "_WSDIAG_COMPLETE"}
 # Reads whose variable name is not a literal at the call: they loop over these tables.
 TABLE_READS = {
     "proxy.py": set(PROXY_VARIABLES) | {"no_proxy", "NO_PROXY"},
-    "settings.py": {env_name for _, _, env_name, _ in SETTINGS},
+    "settings.py": {env_name for _, _, env_name, _ in SETTINGS}
+    | {name for names in ALIASES.values() for name in names}
+    | set(DRIVER_NAMES),
     "bundle.py": set(PROXY_VARIABLES) | {"no_proxy", "NO_PROXY"},
     # exporter modules' env:NAME references: the variable the user's own module names
     "modules.py": set(),

@@ -22,6 +22,29 @@ ENV_NAMES = (
     "PUSHER_PORT",
     "PUSHER_SCHEME",
     "PUSHER_ENCRYPTION_MASTER_KEY",
+    # Laravel's other names for them (wsdiag.settings.ALIASES) and the broadcaster choice
+    "REVERB_APP_ID",
+    "REVERB_APP_KEY",
+    "REVERB_APP_SECRET",
+    "REVERB_HOST",
+    "REVERB_PORT",
+    "REVERB_SCHEME",
+    "REVERB_SERVER_HOST",
+    "REVERB_SERVER_PORT",
+    "REVERB_SERVER_PATH",
+    "VITE_REVERB_APP_KEY",
+    "VITE_REVERB_HOST",
+    "VITE_REVERB_PORT",
+    "VITE_REVERB_SCHEME",
+    "VITE_PUSHER_APP_KEY",
+    "VITE_PUSHER_APP_CLUSTER",
+    "VITE_PUSHER_HOST",
+    "VITE_PUSHER_PORT",
+    "VITE_PUSHER_SCHEME",
+    "MIX_PUSHER_APP_KEY",
+    "MIX_PUSHER_APP_CLUSTER",
+    "BROADCAST_CONNECTION",
+    "BROADCAST_DRIVER",
 )
 _ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
@@ -90,14 +113,27 @@ def read_env_file(path: str) -> dict[str, str]:
         raise CredentialsError(f"cannot read env file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise CredentialsError(f"env file {path} is not UTF-8 text") from None
+    every: dict[str, str] = {}
     for line in lines:
         match = _ENV_LINE.match(line)
         if not match or line.lstrip().startswith("#"):
             continue
         name, value = match.groups()
+        quoted_single = value[:1] == "'"
+        text = _unquote(value)
+        # Laravel (phpdotenv) expands ${NAME} from earlier lines, except in single quotes:
+        # VITE_REVERB_APP_KEY="${REVERB_APP_KEY}" is how its .env.example writes it.
+        every[name] = text if quoted_single else _expand(text, every)
         if name in ENV_NAMES:
-            values[name] = _unquote(value)
+            values[name] = every[name]
     return values
+
+
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand(text: str, earlier: Mapping[str, str]) -> str:
+    return _REFERENCE.sub(lambda m: earlier.get(m.group(1), ""), text)
 
 
 def _unquote(value: str) -> str:

@@ -41,6 +41,14 @@ ENVIRONMENT = {
     "PUSHER_SCHEME": "http or https for the self-hosted server.",
     "PUSHER_ENCRYPTION_MASTER_KEY": "Base64 key of private-encrypted- channels: tail decrypts "
     "and publish encrypts with it; --encryption-master-key wins. Never printed.",
+    "REVERB_APP_ID, REVERB_APP_KEY, REVERB_APP_SECRET, REVERB_HOST, REVERB_PORT, "
+    "REVERB_SCHEME": "Laravel Reverb's names for the app and the server the app publishes "
+    "to; read after the PUSHER_* ones, or before them when BROADCAST_CONNECTION (or "
+    "BROADCAST_DRIVER) is reverb.",
+    "VITE_REVERB_APP_KEY, VITE_PUSHER_APP_KEY, MIX_PUSHER_APP_KEY": "The front end's copy of "
+    "the app key, read when no other names it.",
+    "VITE_PUSHER_APP_CLUSTER, MIX_PUSHER_APP_CLUSTER": "The front end's copy of the cluster.",
+    "BROADCAST_CONNECTION, BROADCAST_DRIVER": "reverb puts the REVERB_* names first.",
     "WSDIAG_PROFILE": "Profile to start from when --profile is not given.",
     "WSDIAG_CONFIG": "Config file to read when --config is not given.",
     "XDG_CONFIG_HOME": "Where the config file lives: $XDG_CONFIG_HOME/wsdiag/config.toml.",

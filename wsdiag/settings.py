@@ -38,6 +38,32 @@ SETTINGS: tuple[tuple[str, str | None, str, str], ...] = (
 )
 _SECRETS = ("secret", "encryption_master_key")
 
+# Laravel's other names for the same settings, read after the PUSHER_* one (issue 11):
+# Reverb's (REVERB_HOST/PORT/SCHEME are what the publishing app uses), and the front
+# end's build-time copies of the key and cluster (VITE_*, Laravel Mix's MIX_*).
+# With BROADCAST_CONNECTION (Laravel 11) or BROADCAST_DRIVER set to reverb, the
+# REVERB_* names come first.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "app_id": ("REVERB_APP_ID",),
+    "key": ("REVERB_APP_KEY", "VITE_REVERB_APP_KEY", "VITE_PUSHER_APP_KEY", "MIX_PUSHER_APP_KEY"),
+    "secret": ("REVERB_APP_SECRET",),
+    "cluster": ("VITE_PUSHER_APP_CLUSTER", "MIX_PUSHER_APP_CLUSTER"),
+    "host": ("REVERB_HOST",),
+    "port": ("REVERB_PORT",),
+    "scheme": ("REVERB_SCHEME",),
+}
+DRIVER_NAMES = ("BROADCAST_CONNECTION", "BROADCAST_DRIVER")
+
+
+def env_names(setting: str, primary: str, values: Mapping[str, str]) -> tuple[str, ...]:
+    """The variables a setting is read from, in order, for these values (Reverb first if chosen)."""
+    aliases = ALIASES.get(setting, ())
+    reverb = any(values.get(name, "").strip().lower() == "reverb" for name in DRIVER_NAMES)
+    if reverb:
+        first = tuple(a for a in aliases if a.startswith("REVERB_"))
+        return (*first, primary, *(a for a in aliases if a not in first))
+    return (primary, *aliases)
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -117,15 +143,21 @@ def resolve_settings(
     file_values = read_env_file(env_file) if env_file else {}
     items = []
     for name, flag, env_name, profile_key in SETTINGS:
+        in_file = env_names(name, env_name, file_values)
+        in_environment = env_names(name, env_name, environ)
         candidates = [
             (flags.get(name), f"flag {flag}"),
-            (file_values.get(env_name), f"env file {env_file}"),
-            (environ.get(env_name), f"environment {env_name}"),
+            *((file_values.get(n), _file_source(env_file, n, env_name)) for n in in_file),
+            *((environ.get(n), f"environment {n}") for n in in_environment),
             (profile.values.get(profile_key), _profile_source(profile)),
         ]
         value, source = next(((str(v), s) for v, s in candidates if v), (None, "not set"))
         items.append(Setting(name, value, source))
     return Settings(tuple(items), profile)
+
+
+def _file_source(env_file: str | None, name: str, primary: str) -> str:
+    return f"env file {env_file}" + ("" if name == primary else f" ({name})")
 
 
 def _profile_source(profile: Profile) -> str:
