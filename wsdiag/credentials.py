@@ -103,9 +103,8 @@ class Credentials:
         return self
 
 
-def read_env_file(path: str) -> dict[str, str]:
-    """The ``PUSHER_*`` keys of a dotenv file (Laravel's ``.env``); other keys are ignored."""
-    values: dict[str, str] = {}
+def read_env_file(path: str, *, all_keys: bool = False) -> dict[str, str]:
+    """The settings of a dotenv file (Laravel's ``.env``): those of ``ENV_NAMES``, or all."""
     try:
         with open(path, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
@@ -113,20 +112,19 @@ def read_env_file(path: str) -> dict[str, str]:
         raise CredentialsError(f"cannot read env file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise CredentialsError(f"env file {path} is not UTF-8 text") from None
-    every: dict[str, str] = {}
+    parsed: dict[str, str] = {}
     for line in lines:
         match = _ENV_LINE.match(line)
         if not match or line.lstrip().startswith("#"):
             continue
         name, value = match.groups()
-        quoted_single = value[:1] == "'"
         text = _unquote(value)
         # Laravel (phpdotenv) expands ${NAME} from earlier lines, except in single quotes:
         # VITE_REVERB_APP_KEY="${REVERB_APP_KEY}" is how its .env.example writes it.
-        every[name] = text if quoted_single else _expand(text, every)
-        if name in ENV_NAMES:
-            values[name] = every[name]
-    return values
+        parsed[name] = text if value[:1] == "'" else _expand(text, parsed)
+    if all_keys:
+        return parsed
+    return {name: value for name, value in parsed.items() if name in ENV_NAMES}
 
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -260,6 +260,19 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "add the host of your app's pages to allowed_origins in config/reverb.php ('*' allows "
         "all) and restart Reverb; test as a browser does with --origin https://your.app",
     ),
+    _K.ENV_MISMATCH: (
+        "settings disagree",
+        "two settings of the app's .env that should name the same thing do not: the app key "
+        "of the browser and of the server, or where the app and the browser find the server",
+        'make them agree (VITE_REVERB_APP_KEY="${REVERB_APP_KEY}"), rebuild the front end, '
+        "and run `wsdiag env-lint` again",
+    ),
+    _K.ENV_LOCALHOST: (
+        "localhost in a container",
+        "the app publishes to localhost while running in a container, where localhost is the "
+        "app's own container",
+        "use the server's service name on the container network (REVERB_HOST=reverb)",
+    ),
     _K.FANOUT_SPLIT: (
         "nodes not sharing pub/sub",
         "every event reached some sockets, but each group of sockets got only the events "

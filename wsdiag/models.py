@@ -103,6 +103,9 @@ class ErrorKind(StrEnum):
     FANOUT_DUPLICATES = "fanout_duplicates"  # an event arrived twice on a socket
     FANOUT_OUT_OF_ORDER = "fanout_out_of_order"  # a warning: order differs across nodes
     FANOUT_NO_SOCKETS = "fanout_no_sockets"  # sockets could not connect or subscribe
+    # env-lint: a Laravel .env at odds with itself (issue 11)
+    ENV_MISMATCH = "env_mismatch"  # two variables that should agree do not
+    ENV_LOCALHOST = "env_localhost"  # localhost in a publisher setting inside a container
     # ping
     PING_TIMEOUT = "ping_timeout"
     IDLE_TIMEOUT = "idle_timeout"  # soak: something on the path closes idle connections

@@ -410,6 +410,21 @@ FAULTS: tuple[Fault, ...] = (
         "scripted server: pusher:error 4009 Origin not allowed",
         _K.PUSHER_ORIGIN_NOT_ALLOWED,
     ),
+    # env-lint: real .env files, schemes checked against soketi and a TLS front
+    Fault(
+        "env.key_mismatch",
+        "Settings",
+        "the front end was built with another app key than the server's",
+        ".env: PUSHER_APP_KEY and VITE_PUSHER_APP_KEY differ",
+        _K.ENV_MISMATCH,
+    ),
+    Fault(
+        "env.https_to_plain_port",
+        "Settings",
+        "PUSHER_SCHEME=https to a port that speaks plain HTTP",
+        ".env: PUSHER_SCHEME=https and soketi's plain port",
+        _K.TLS_NOT_TLS,
+    ),
     # fanout: two soketi nodes behind nginx's round-robin balancer
     Fault(
         "fanout.local_adapter",

@@ -57,6 +57,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "wsdiag.cli.exporter",
         "Serve Prometheus probes: GET /probe?target=T&module=M runs one check.",
     ),
+    "env-lint": (
+        "wsdiag.cli.envlint",
+        "Check a Laravel .env's broadcasting settings against each other.",
+    ),
     "explain": (
         "wsdiag.cli.explain",
         "Explain a Pusher or WebSocket close code, an HTTP API status or a wsdiag error kind.",

@@ -66,6 +66,7 @@ def run_stages(
 
     if hint := key_hint(target.key):
         report.notes.append(hint)
+    report.notes.extend(_env_file_notes(run))
     secret = credentials.secret if credentials else None
     renderer = make_report_renderer(report_flags, detailed=detailed, secret=secret)
     renderer.start(report)
@@ -117,6 +118,26 @@ def _compare_direct(
         path_summary(report, f"proxy {options.proxy.label}"),
         path_summary(direct, "direct"),
     )
+
+
+def _env_file_notes(run: Invocation) -> list[str]:
+    """What env-lint finds in the --env-file without connecting anywhere, as notes."""
+    env_file = run.creds.env_file
+    if not env_file:
+        return []
+    from wsdiag.credentials import CredentialsError, read_env_file
+    from wsdiag.envlint import lint
+    from wsdiag.models import Status
+
+    try:
+        values = read_env_file(env_file, all_keys=True)
+    except CredentialsError:
+        return []  # the settings said so already
+    return [
+        f"{env_file}: {finding.summary} (`wsdiag env-lint --env-file {env_file}` says why)"
+        for finding in lint(values)
+        if finding.status is not Status.OK
+    ]
 
 
 def check_credentials(run: Invocation) -> Credentials | None:
