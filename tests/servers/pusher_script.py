@@ -131,15 +131,18 @@ class ScriptedServer:
             request = self._read_request(conn)
             if request is None:
                 return
-            if request.split(" ", 2)[1].startswith("/pusher/"):
-                # pusher-js's HTTP fallback (check's fallback stage): none here, as in soketi.
-                # Not a WebSocket connection: it takes no script and is not in ``requests``.
+            path = request.split(" ", 2)[1]
+            if path.startswith("/apps/"):
+                self.requests.append(request)
+                conn.sendall(self.API_REPLY)
+                return
+            if path.startswith("/pusher/") or "sec-websocket-key:" not in request.lower():
+                # pusher-js's HTTP fallback (check's fallback stage), health routes (server):
+                # none here, as in soketi. Not a WebSocket connection: it takes no script
+                # and is not in ``requests``.
                 conn.sendall(self.NO_FALLBACK)
                 return
             self.requests.append(request)
-            if request.split(" ", 2)[1].startswith("/apps/"):
-                conn.sendall(self.API_REPLY)
-                return
             script = self.scripts[min(self.connections, len(self.scripts) - 1)]
             self.connections += 1
             self._respond(conn, request, script)

@@ -75,6 +75,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Connect over TCP to every address on 443 and 80 (or the server's port).",
     ),
     "resolve": ("wsdiag.cli.check", "Resolve the target's hosts (A, AAAA, CNAME chain, TTLs)."),
+    "server": (
+        "wsdiag.cli.server",
+        "What this server is, what it supports, and its limits, found by trying.",
+    ),
     "soak": (
         "wsdiag.cli.soak",
         "Find the idle timeout of the path: three connections with different keep-alives.",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
-
 import click
 
 from wsdiag.cli.check import check_credentials
@@ -16,6 +13,8 @@ from wsdiag.cli.options import (
     NetworkFlags,
     ServerFlags,
     check_run_options,
+    finish_document,
+    progress_on_stderr,
 )
 
 
@@ -84,19 +83,17 @@ def fanout(
     for note in run.notes:
         click.echo(f"note: {note}", err=True)
 
-    def progress(text: str) -> None:
-        if sys.stderr.isatty() and not as_json:
-            click.echo(f"… {text}", err=True)
-
     result = run_fanout(
-        resolved, credentials, options, sockets, events, exclusion=exclusion, progress=progress
+        resolved,
+        credentials,
+        options,
+        sockets,
+        events,
+        exclusion=exclusion,
+        progress=progress_on_stderr(as_json),
     )
     code = ExitCode.CHECK_FAILED if result.status is Status.FAIL else ExitCode.OK
-    if as_json:
-        click.echo(json.dumps(as_document(result, int(code)), indent=2, ensure_ascii=False))
-    else:
-        click.echo("\n".join(fanout_lines(result)))
-    click.get_current_context().exit(int(code))
+    finish_document(as_json, as_document(result, int(code)), fanout_lines(result), int(code))
 
 
 COMMANDS: tuple[click.Command, ...] = (fanout,)

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -652,3 +652,25 @@ def transport_list(
             param,
         )
     return names
+
+
+def progress_on_stderr(as_json: bool) -> Callable[[str], None]:
+    """A long command's progress lines: on a terminal's stderr only, never beside JSON."""
+    import sys
+
+    def progress(text: str) -> None:
+        if sys.stderr.isatty() and not as_json:
+            click.echo(f"… {text}", err=True)
+
+    return progress
+
+
+def finish_document(as_json: bool, document: Any, lines: Sequence[str], code: int) -> None:
+    """Print a command's own document (JSON) or its lines, and exit with ``code``."""
+    import json
+
+    if as_json:
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n".join(lines))
+    click.get_current_context().exit(code)
