@@ -28,6 +28,7 @@ KNOWN_LIMITS = {  # what the documentation of each says, to compare with what wa
     "event_bytes": "Pusher 10,240 bytes; soketi 100 KB by default; Reverb 10,000 bytes",
     "channels_per_publish": "Pusher 100; soketi 100 by default",
     "events_per_batch": "Pusher 10; soketi 10 by default",
+    "member_info_bytes": "Pusher 1 KB; soketi 2 KB by default",
 }
 
 
@@ -145,6 +146,7 @@ def _capabilities(
     report.capabilities.append(_client_events(target, credentials, options))
     report.capabilities.append(_signin(target, credentials, options))
     report.capabilities.append(_cache_channel(target, options))
+    report.capabilities.append(_subscription_count(target, options))
     batch = _api(target, credentials, options, "POST", "batch_events", _batch(1, "wsdiag-caps"))
     report.capabilities.append(_route("batch events", batch, "POST /apps/ID/batch_events"))
     terminate = _api(
@@ -293,6 +295,32 @@ def _cache_channel(target: Target, options: CheckOptions) -> Capability:
         session.close()
 
 
+def _subscription_count(target: Target, options: CheckOptions) -> Capability:
+    """``pusher_internal:subscription_count`` on a public channel (an app setting on Pusher)."""
+    from wsdiag.pusher.client import Message
+
+    session = _connect(target, options)
+    if session is None:
+        return Capability("subscription_count", UNKNOWN, "could not connect")
+    try:
+        session.subscribe(f"wsdiag-count-{secrets.token_hex(4)}")
+
+        def answer(event: Any) -> Any:
+            name = event.event.event if isinstance(event, Message) else None
+            return event if name == "pusher_internal:subscription_count" else None
+
+        found = _wait(session, min(options.timeout, 1.5), answer)
+        if found is not None:
+            return Capability("subscription_count", SUPPORTED, "pusher_internal:subscription_count")
+        return Capability(
+            "subscription_count",
+            UNKNOWN,
+            "none came on a public channel: off in the app's settings, or not supported",
+        )
+    finally:
+        session.close()
+
+
 def _route(name: str, reply: tuple[int, str] | None, what: str) -> Capability:
     if reply is None:
         return Capability(name, UNKNOWN, f"{what}: no reply")
@@ -368,6 +396,7 @@ def _limits(
         _search("channels per publish", channels_of, 1, 128, "channels_per_publish")
     )
     report.limits.append(_search("events per batch", batch_of, 1, 128, "events_per_batch"))
+    report.limits.append(_member_info(target, credentials, options))
     report.limits.append(
         Limit(
             "presence members",
@@ -377,6 +406,45 @@ def _limits(
             "`wsdiag fanout --sockets N` joins N",
         )
     )
+
+
+def _member_info(target: Target, credentials: Credentials, options: CheckOptions) -> Limit:
+    """The largest presence user_info a subscription is accepted with (one connection a try)."""
+    from wsdiag.channels.auth import LocalAuthorizer
+    from wsdiag.pusher.client import Closed, ServerError, Subscribed, SubscriptionFailed
+
+    channel = f"presence-wsdiag-limits-{secrets.token_hex(4)}"
+    assert credentials.key and credentials.secret
+
+    def join(size: int) -> tuple[int, str] | None:
+        session = _connect(target, options)
+        if session is None:
+            return None
+        try:
+            info = {"pad": "x" * max(0, size - 10)}  # ≈ size bytes of user_info JSON
+            signer = LocalAuthorizer(
+                credentials.key or "", credentials.secret or "", "wsdiag", info
+            )
+            auth = signer.authorize(session.socket_id, channel)
+            session.subscribe(channel, auth=auth.auth, data=auth.channel_data)
+
+            def answer(event: Any) -> Any:
+                if isinstance(event, Subscribed):
+                    return (200, "subscribed")
+                if isinstance(event, SubscriptionFailed | ServerError):
+                    return (400, str(event.message))
+                if isinstance(event, Closed):
+                    return (400, f"closed {event.code} {event.reason}")
+                return None
+
+            return cast("tuple[int, str] | None", _wait(session, options.timeout, answer))
+        finally:
+            session.close()
+
+    found = _search("presence member info (bytes)", join, 100, 100_000, "member_info_bytes")
+    if found.refused_with:
+        found = replace(found, refused_with="the subscription refused")
+    return found
 
 
 def _search(

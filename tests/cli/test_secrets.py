@@ -359,3 +359,24 @@ def test_no_secret_while_watching(server: Soketi, tmp_path: Path, fmt: list[str]
         )  # fmt: skip
         assert outcome.exit_code == (0 if args == good(server) else 1), outcome.describe()
         assert_no_leak(outcome, tmp_path)
+
+
+@pytest.mark.soketi
+def test_no_secret_from_fanout_server_or_env_lint(server: Soketi, tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        f"REVERB_APP_ID={APP_ID}\nREVERB_APP_KEY={KEY}\nREVERB_APP_SECRET={SECRET}\n"
+        f"REVERB_HOST=127.0.0.1\nREVERB_PORT={server.port}\nREVERB_SCHEME=http\n"
+    )
+    runs = [
+        ["fanout", server.ws_url, *good(server), "--sockets", "2", "--events", "2"],
+        ["fanout", server.ws_url, *good(server), "--sockets", "2", "--events", "2", "--json"],
+        ["server", server.ws_url, *good(server)],
+        ["server", server.ws_url, *good(server), "--json"],
+        ["env-lint", "--env-file", str(env_file)],
+        ["env-lint", "--env-file", str(env_file), "--json"],
+    ]
+    for args in runs:
+        outcome = run_wsdiag(*args, "--timeout", "3", home=tmp_path, limit=90)
+        assert outcome.exit_code == 0, outcome.describe()
+        assert_no_leak(outcome, tmp_path)

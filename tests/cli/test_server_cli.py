@@ -46,6 +46,9 @@ def test_soketi_found_by_trying(soketi: Soketi, tmp_path: Path) -> None:
     assert event["bound"] == "found" and 101_000 <= event["value"] <= 102_400  # 100 KB, to 1 %
     assert limit(document, "channels per publish")["value"] == 100
     assert limit(document, "events per batch")["value"] == 10
+    member = limit(document, "presence member info (bytes)")
+    assert member["bound"] == "found" and 1_900 <= member["value"] <= 2_100  # soketi: 2 KB
+    assert capability(document, "subscription_count") in ("supported", "unknown")
     assert limit(document, "presence members")["bound"] == "not measured"
     text = run_wsdiag("server", soketi.ws_url, *credentials(soketi), home=tmp_path).stdout
     assert "events with more data are refused beyond 10" in text

@@ -10,6 +10,7 @@ MEANING = {
     "largest event (bytes of data)": "events with more data are refused",
     "channels per publish": "a publish to more channels is refused",
     "events per batch": "a larger batch is refused",
+    "presence member info (bytes)": "a presence member with more user_info is refused",
 }
 
 
