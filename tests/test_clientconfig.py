@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.soketi import Soketi
 from wsdiag.clientconfig import PathFacts, client_config, client_options, snippet
 from wsdiag.target import Endpoint, parse_target
 
@@ -94,3 +95,12 @@ def test_the_snippet_is_javascript(client: str, tmp_path: Path) -> None:
         [node, "--check", str(source)], capture_output=True, text=True, timeout=30, check=False
     )
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.soketi
+def test_without_a_key_the_placeholder_path_still_gets_a_snippet(soketi: Soketi) -> None:
+    from tests.cli.test_check_cli import invoke, report_of
+
+    document = report_of(invoke("check", soketi.ws_url, "--json", "--timeout", "3"))
+    assert document["client_config"]["options"]["wsHost"] == "127.0.0.1"
+    assert document["client_config"]["snippet"].startswith("new Pusher('YOUR_APP_KEY', {")

@@ -68,3 +68,11 @@ def test_a_name_that_does_not_resolve_fails_in_dns() -> None:
     with pytest.raises(DialError) as failed:
         dial("name.does-not-exist.invalid", 443, timeout=2.0, watch=Stopwatch())
     assert failed.value.phase == "dns"
+
+
+def test_a_host_with_other_letters_is_sent_as_idna() -> None:
+    from wsdiag.exchange import request_bytes
+    from wsdiag.target import Endpoint
+
+    head = request_bytes(Endpoint("bücher.example", 443, True), "GET", "/", None)
+    assert b"\r\nHost: xn--bcher-kva.example\r\n" in head

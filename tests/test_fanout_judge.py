@@ -60,3 +60,17 @@ def test_a_socket_that_never_connected() -> None:
     run.sockets[1].arrivals = []
     judge(run)
     assert run.kind is ErrorKind.FANOUT_NO_SOCKETS and "1 of 2" in run.summary
+
+
+def test_one_event_missing_on_one_socket_is_loss_not_a_split() -> None:
+    run = run_with([0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 3], [0, 1, 2, 3])
+    assert run.kind is ErrorKind.EVENT_LOST
+
+
+def test_the_excluded_socket_is_the_first_that_connected() -> None:
+    views = run_with([], [0, 1, 2, 3], [0, 1, 2, 3, 4]).sockets
+    views[0].error = "could not connect: refused"
+    run = Fanout("ws://x", "private-c", "presence-c", 4, views, excluded_seq=4, excluded_socket=1)
+    judge(run)
+    assert run.lost(views[1]) == set()  # the sender is not owed its own event
+    assert run.kind is ErrorKind.FANOUT_NO_SOCKETS

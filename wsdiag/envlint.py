@@ -52,16 +52,23 @@ class Finding:
     fix: str | None = None
 
 
-def endpoints(values: Mapping[str, str]) -> list[Endpoint]:
-    """The views this configuration gives (a view none of whose variables is set is left out)."""
-    reverb = any(
-        values.get(n, "").lower() == "reverb" for n in ("BROADCAST_CONNECTION", "BROADCAST_DRIVER")
-    )
-    family = (
+def broadcaster(values: Mapping[str, str]) -> str:
+    """REVERB or PUSHER: BROADCAST_CONNECTION (or BROADCAST_DRIVER) when set, else what is set."""
+    for name in ("BROADCAST_CONNECTION", "BROADCAST_DRIVER"):
+        chosen = values.get(name, "").strip().lower()
+        if chosen in ("reverb", "pusher"):
+            return chosen.upper()
+    reverb_only = values.get("REVERB_HOST") and not values.get("PUSHER_HOST")
+    return (
         "REVERB"
-        if reverb or (not values.get("PUSHER_HOST") and values.get("REVERB_HOST"))
+        if reverb_only or (values.get("REVERB_APP_KEY") and not values.get("PUSHER_APP_KEY"))
         else "PUSHER"
     )
+
+
+def endpoints(values: Mapping[str, str]) -> list[Endpoint]:
+    """The views this configuration gives (a view none of whose variables is set is left out)."""
+    family = broadcaster(values)
     found = []
     for role, prefix in (("publisher", family), ("browser", f"VITE_{family}")):
         host, port, scheme = (values.get(f"{prefix}_{p}") for p in ("HOST", "PORT", "SCHEME"))
@@ -129,7 +136,8 @@ def _keys(values: Mapping[str, str]) -> list[Finding]:
     names = ("PUSHER_APP_KEY", "REVERB_APP_KEY", "VITE_REVERB_APP_KEY", "VITE_PUSHER_APP_KEY",
              "MIX_PUSHER_APP_KEY")  # fmt: skip
     given = {n: values[n] for n in names if values.get(n)}
-    family = {n: v for n, v in given.items() if "REVERB" in n} or given
+    mine = broadcaster(values)
+    family = {n: v for n, v in given.items() if mine in n} or given
     if len(set(family.values())) <= 1:
         which = ", ".join(family) or "no key variable"
         return [Finding(Status.OK, f"one app key ({which})")] if family else []
@@ -233,4 +241,8 @@ def _reachable_host(host: str) -> str:
 
 
 def _port(text: str | None) -> int | None:
-    return int(text) if text and text.strip().isdigit() else None
+    """A port number, or None for a value that is none (empty, not a number, out of range)."""
+    if not text or not text.strip().isdigit():
+        return None
+    port = int(text)
+    return port if 0 < port < 65536 else None

@@ -42,6 +42,7 @@ def http_exchange(
     body: bytes | None = None,
     headers: Sequence[tuple[str, str]] = (),
     timeout: float,
+    deadline: float | None = None,
     watch: Stopwatch,
     tls: ssl.SSLContext | None = None,
     proxy: Proxy | None = None,
@@ -62,6 +63,7 @@ def http_exchange(
         body=body,
         headers=headers,
         timeout=timeout,
+        deadline=deadline,
         watch=watch,
         tls=tls,
         proxy=proxy,
@@ -188,7 +190,7 @@ def request_bytes(
     """
     from wsdiag import __version__
 
-    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else _ascii_host(endpoint.host)
     default_port = 443 if endpoint.tls else 80
     authority = host if endpoint.port == default_port else f"{host}:{endpoint.port}"
     lines = [
@@ -205,3 +207,13 @@ def request_bytes(
             lines.append("Content-Type: application/json")
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+
+
+def _ascii_host(host: str) -> str:
+    """A name as the Host header carries it: IDNA (xn--…) for a name with other letters."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host.encode("ascii", "replace").decode("ascii")

@@ -8,6 +8,7 @@ Pusher handshake; polling is tried when the stream shows nothing. The judging
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,27 @@ def test_a_self_hosted_servers_routes_rescue_nothing(soketi: Soketi) -> None:
     path = path_with(result, self_hosted=True)
     assert path.rescue(failure(), "ws-fw.pusher.com").status is Status.FAIL
     assert path.record(websocket_works=True).status is Status.WARN
+
+
+def test_only_failures_of_the_path_are_rescued() -> None:
+    with fallback_server(KEY) as server:
+        connected, _ = probe(server.port)
+    path = path_with(connected)
+    refused = StageResult(
+        Stage.WEBSOCKET, "x", Status.FAIL, "4001", ErrorKind.PUSHER_APP_NOT_FOUND, "no app", "fix"
+    )
+    stalled = replace(refused, kind=ErrorKind.PUSHER_NO_HANDSHAKE)
+    assert path.rescue(refused, "ws-fw.pusher.com").status is Status.FAIL  # the server said no
+    assert path.rescue(stalled, "ws-fw.pusher.com").status is Status.WARN  # pusher-js falls back
+
+
+def test_a_fallback_over_a_transport_the_client_left_out_rescues_nothing() -> None:
+    with fallback_server(KEY, buffered=True) as server:
+        polled, _ = probe(server.port)  # connected over xhr polling only
+    endpoint = Endpoint("sockjs-fw.pusher.com", 443, True)
+    streaming_only = FallbackPath(
+        endpoint, "ws-fw.pusher.com", False, Pending(lambda: polled), None, 0.0,
+        ("ws", "wss", "xhr_streaming"),
+    )  # fmt: skip
+    assert not streaming_only.works()
+    assert path_with(polled).works()  # pusher-js's default transports include polling

@@ -9,7 +9,6 @@ import pytest
 import trustme
 
 from tests.faults.harness import Outcome, run_wsdiag
-from tests.faults.matrix import BY_ID
 from tests.servers.relay import relay_on
 from tests.servers.soketi import Soketi
 from tests.servers.tls import make_context
@@ -51,18 +50,6 @@ def test_a_consistent_reverb_env_behind_a_tls_proxy(soketi: Soketi, tmp_path: Pa
     assert "env_mismatch" not in kinds(document)
 
 
-def test_keys_that_differ_and_https_to_a_plain_port(soketi: Soketi, tmp_path: Path) -> None:
-    outcome, document = env_lint(
-        tmp_path,
-        "PUSHER_APP_KEY=one\nVITE_PUSHER_APP_KEY=two\n"
-        f"PUSHER_HOST=127.0.0.1\nPUSHER_PORT={soketi.port}\nPUSHER_SCHEME=https\n",
-    )
-    found = kinds(document)
-    for fault in (BY_ID["env.key_mismatch"], BY_ID["env.https_to_plain_port"]):
-        assert outcome.exit_code == fault.exit_code
-        assert found[str(fault.kind)] == fault.status
-
-
 def test_http_to_a_tls_port(soketi: Soketi, tmp_path: Path) -> None:
     ca = trustme.CA()
     upstream = (soketi.host, soketi.port)
@@ -94,3 +81,22 @@ def test_localhost_and_ports_judged_without_a_network() -> None:
     elsewhere = {**values, "REVERB_PORT": "6001"}
     port = [f for f in lint(elsewhere, in_container=False) if f.kind is ErrorKind.ENV_MISMATCH]
     assert port and "binds port 8080" in port[0].summary
+
+
+def test_the_broadcaster_setting_picks_the_family() -> None:
+    values = {
+        "BROADCAST_CONNECTION": "pusher",
+        "PUSHER_APP_KEY": "live",
+        "VITE_PUSHER_APP_KEY": "stale",
+        "REVERB_APP_KEY": "old",
+        "REVERB_HOST": "127.0.0.1",
+    }
+    findings = lint(values, in_container=False)
+    mismatch = next(f for f in findings if f.kind is ErrorKind.ENV_MISMATCH)
+    assert "PUSHER_APP_KEY=live, VITE_PUSHER_APP_KEY=stale" in str(mismatch.cause)
+
+
+def test_a_port_out_of_range_is_no_port() -> None:
+    findings = lint({"PUSHER_HOST": "127.0.0.1", "PUSHER_PORT": "80800", "PUSHER_SCHEME": "http"},
+                    probe=lambda host, port: "plain", in_container=False)  # fmt: skip
+    assert all("80800" not in f.summary for f in findings)

@@ -318,3 +318,23 @@ scrape_configs:
     expected = {("pusher", good): 1.0, ("pusher", broken): 0.0, ("pusher_wrong_key", good): 0.0}
     assert values == expected, (values, prometheus.log.read_text()[-1500:])
     assert all(float(r["value"][1]) == 1 for r in up), up  # every scrape answered in time
+
+
+def test_a_broken_reference_frees_its_slot(tmp_path: Path, soketi: Soketi) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"\xff\xfe not utf-8")
+    config = f'[modules.bad]\nkey = "k"\napp_id = "1"\nsecret = "file:{secret}"\n'
+    with exporter(tmp_path, config, None, "--max-concurrent", "1") as running:
+        for _ in range(3):  # the one slot comes back each time
+            status, metrics, _ = running.get(f"/probe?target={soketi.ws_url}&module=bad")
+            assert status == 200
+            assert 'wsdiag_failure_info{kind="invalid_input",stage="config"} 1.0' in metrics
+        _, own, _ = running.get("/metrics")
+    assert "wsdiag_exporter_probes_in_flight 0.0" in own
+
+
+def test_the_budget_is_bounded() -> None:
+    from wsdiag.exporter.server import _budget
+
+    assert _budget("inf") == 300.0 and _budget("nan") == 30.0 and _budget("0.2") == 1.0
+    assert _budget("10") == 9.5 and _budget(None) == 30.0 and _budget("x") == 30.0

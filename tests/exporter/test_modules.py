@@ -17,9 +17,10 @@ def load(tmp_path: Path, text: str) -> dict[str, Module]:
 
 
 def test_a_module_with_every_setting(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("")
     modules = load(
         tmp_path,
-        """
+        f"""
 [profiles.staging]
 target = "eu"
 
@@ -31,7 +32,7 @@ secret = "file:/run/secret"
 timeout = 2.5
 pings = 0
 events = 7
-ca_bundle = "/etc/ca.pem"
+ca_bundle = "{tmp_path / "ca.pem"}"
 enabled_transports = ["ws", "wss"]
 stages = ["resolve", "reach", "websocket"]
 """,
@@ -55,6 +56,7 @@ stages = ["resolve", "reach", "websocket"]
         ("events = 0", "events 1-100"),
         ('enabled_transports = ["websocket"]', "enabled_transports: ['websocket']"),
         ('stages = ["dns"]', "stages: ['dns']"),
+        ('ca_bundle = "/nonexistent/ca.pem"', "ca_bundle /nonexistent/ca.pem does not exist"),
     ],
 )
 def test_a_bad_module_is_named(tmp_path: Path, table: str, words: str) -> None:

@@ -113,6 +113,10 @@ def probe_fallback(
 
 
 HTTP_TRANSPORTS = frozenset({"xhr_streaming", "xhr_polling"})
+_PATH_KINDS = ("dns_", "tcp_", "proxy_", "tls_", "ws_")  # failures of the way, not the server
+# No handshake, or garbage instead: pusher-js gives the WebSocket up and falls back too.
+_STALLED_HANDSHAKE = frozenset({"pusher_no_handshake", "pusher_bad_frame"})
+_TRANSPORT_NAMES = {STREAMING: "xhr_streaming", POLLING: "xhr_polling"}  # attempt -> pusher-js
 
 
 class FallbackPath:
@@ -137,7 +141,9 @@ class FallbackPath:
         pending: Pending[StageResult] | None,
         skipped: str | None,
         started_ms: float,
+        transports: Collection[str] | None = None,
     ) -> None:
+        self.transports = transports
         self.endpoint = endpoint
         self.websocket_host = websocket_host
         self.self_hosted = self_hosted
@@ -179,23 +185,30 @@ class FallbackPath:
                 self_hosted,
                 name="wsdiag-fallback",
             )
-        return cls(endpoint, websocket.host, self_hosted, pending, skipped, started_ms)
+        return cls(endpoint, websocket.host, self_hosted, pending, skipped, started_ms, transports)
 
     def _result(self) -> StageResult | None:
         return self._pending.result() if self._pending is not None else None
 
     def works(self) -> bool:
-        """Did pusher-js's fallback connect (the placeholder key's 4001 counts: Pusher answered)?"""
+        """Did pusher-js's fallback connect (the placeholder key's 4001 counts: Pusher answered),
+        over a transport the client has enabled?"""
         result = self._result()
-        return (
-            result is not None
-            and result.status is not Status.FAIL
-            and isinstance(result.outcome, Handshake)
-        )
+        if result is None or result.status is Status.FAIL:
+            return False
+        if not isinstance(result.outcome, Handshake):
+            return False
+        used = _TRANSPORT_NAMES.get(str(result.details.get("transport")), "")
+        return self.transports is None or used in self.transports
 
     def rescue(self, result: StageResult, host: str) -> StageResult:
-        """A failure on the WebSocket host, when the fallback connects, is a warning."""
+        """A failure on the WebSocket host's path (DNS, TCP, proxy, TLS, the upgrade), when the
+        fallback connects, is a warning. A server that refused the Pusher handshake (a close
+        code) is no path failure: pusher-js does not fall back to HTTP from it."""
         if result.status is not Status.FAIL or host != self.websocket_host or self.self_hosted:
+            return result
+        kind = result.kind.value if result.kind else ""
+        if not (kind.startswith(_PATH_KINDS) or kind in _STALLED_HANDSHAKE):
             return result
         if not self.works():
             return result
@@ -311,6 +324,7 @@ def _polling(where: _Where) -> _Attempt:
                 path,
                 body=b"",
                 timeout=remaining,
+                deadline=deadline,
                 watch=attempt.watch,
                 tls=where.tls,
                 proxy=options.proxy,

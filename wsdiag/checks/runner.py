@@ -18,7 +18,16 @@ from typing import Any, TypeVar
 from wsdiag.checks import CheckOptions
 from wsdiag.classify import endpoint_label
 from wsdiag.credentials import Credentials
-from wsdiag.models import ErrorKind, PathSummary, Phase, Report, Stage, StageResult, Status
+from wsdiag.models import (
+    ErrorKind,
+    Handshake,
+    PathSummary,
+    Phase,
+    Report,
+    Stage,
+    StageResult,
+    Status,
+)
 from wsdiag.target import Endpoint, Target
 
 ResultSink = Callable[[StageResult], None]
@@ -291,6 +300,9 @@ def connect_all(
             result = _alternate_failure(result, working.endpoint)
         run.add(rescue(result, endpoint.host), started)
         if session is None:
+            # Without --key the placeholder's 4001 proves the path works (no session to use)
+            if isinstance(result.outcome, Handshake) and result.outcome.placeholder_key:
+                working = working or WorkingPath(endpoint, tuple(candidates))
             continue
         working = working or WorkingPath(endpoint, tuple(candidates))
         try:

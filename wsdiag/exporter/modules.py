@@ -70,6 +70,10 @@ class Module:
                 raise ModuleError(
                     f"module {self.name}: {setting}: cannot read {path}: {exc.strerror}"
                 ) from None
+            except UnicodeDecodeError:
+                raise ModuleError(
+                    f"module {self.name}: {setting}: {path} is not UTF-8 text"
+                ) from None
         return value
 
 
@@ -84,6 +88,8 @@ def load_modules(path: Path | None) -> dict[str, Module]:
         raise ModuleError(f"cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ModuleError(f"{path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ModuleError(f"{path} is not UTF-8 text") from None
     tables = document.get("modules", {})
     if not isinstance(tables, dict):
         raise ModuleError(f"{path}: [modules] must be a table of [modules.NAME] tables")
@@ -137,6 +143,9 @@ def _module(name: str, table: Mapping[str, Any]) -> Module:
                 f"(use {', '.join(_TRANSPORTS)})"
             )
         values["enabled_transports"] = tuple(transports)
+    bundle = values.get("ca_bundle")
+    if bundle is not None and not Path(bundle).exists():
+        raise ModuleError(f"module {name}: ca_bundle {bundle} does not exist")
     stages = values.get("stages")
     if stages is not None:
         by_name = {stage.value: stage for stage in Stage}

@@ -13,6 +13,7 @@ never touches another's answer.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -72,7 +73,7 @@ class Exporter:
         PlatformCollector(registry=self.registry)
         self.probes = Counter(
             "wsdiag_exporter_probes",
-            "Probes answered, by module and result (success, failure, timeout, overloaded)",
+            "Probes answered, by module and result (success, failure, timeout, overloaded, error)",
             ["module", "result"],
             registry=self.registry,
         )
@@ -119,9 +120,15 @@ class Exporter:
         self.in_flight.inc()
         from wsdiag.exporter.probe import run_probe
 
-        outcome = run_probe(
-            target, module, self.environ, budget - (time.monotonic() - started), self._release
-        )
+        try:
+            outcome = run_probe(
+                target, module, self.environ, budget - (time.monotonic() - started), self._release
+            )
+        except Exception as exc:  # a bug: this probe answers 500, the slot is freed, others go on
+            self._release()
+            self.probes.labels(name, "error").inc()
+            self._say(f"probe target={target} module={name} result=error ({type(exc).__name__})")
+            return _text(500, f"wsdiag could not run this probe: {type(exc).__name__}\n")
         metrics = outcome.metrics()
         result = "timeout" if outcome.timed_out else "success" if outcome.success else "failure"
         self.probes.labels(name, result).inc()
@@ -145,13 +152,18 @@ class Exporter:
             print(line, file=self._log, flush=True)
 
 
+MAX_BUDGET_S = 300.0  # a header of inf or 1e300 is no reason to wait forever
+
+
 def _budget(header: str | None) -> float:
-    """The probe's time: the scrape timeout less the margin, never under a second."""
+    """The probe's time: the scrape timeout less the margin, between 1 s and 5 minutes."""
     try:
         scrape = float(header) if header else DEFAULT_BUDGET_S + MARGIN_S
     except ValueError:
         scrape = DEFAULT_BUDGET_S + MARGIN_S
-    return max(1.0, scrape - MARGIN_S)
+    if math.isnan(scrape):
+        scrape = DEFAULT_BUDGET_S + MARGIN_S
+    return min(MAX_BUDGET_S, max(1.0, scrape - MARGIN_S))
 
 
 # ---------------------------------------------------------------- serving
@@ -177,7 +189,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def make_server(exporter: Exporter, host: str, port: int) -> ThreadingHTTPServer:
+    import socket
+
     handler = type("Handler", (_Handler,), {"exporter": exporter})
-    server = ThreadingHTTPServer((host, port), handler)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    server_class = type("Server", (ThreadingHTTPServer,), {"address_family": family})
+    server: ThreadingHTTPServer = server_class((host, port), handler)
     server.daemon_threads = True
     return server

@@ -8,7 +8,9 @@ from wsdiag.units import ms_text
 
 
 def fanout_lines(run: Fanout) -> list[str]:
-    exclusion = ", one more with socket 0's id" if run.excluded_seq is not None else ""
+    exclusion = (
+        f", one more with socket {run.excluded_socket}'s id" if run.excluded_seq is not None else ""
+    )
     lines = [
         f"wsdiag fanout {run.target}: {len(run.sockets)} sockets, {run.events} events "
         f"on {run.channel}{exclusion}",
