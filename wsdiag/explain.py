@@ -355,10 +355,16 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
         "the reply was not the API's JSON, or the connection broke",
         "something else answers on that host/port: check it",
     ),
+    _K.API_RATE_LIMITED: (
+        "rate limited",
+        "the HTTP API answered 429 Too Many Requests: the app's rate limit (or a gateway's) "
+        "refused the request",
+        "slow down and retry after a growing pause; self-hosted: raise the app's limits",
+    ),
     _K.API_TIMEOUT: ("API timeout", "the HTTP API did not answer in time", "retry; check the path"),
     _K.API_UNEXPECTED_STATUS: (
         "unexpected status",
-        "an HTTP status the API does not document (429: rate limited, see wsdiag explain 429)",
+        "an HTTP status the API does not document",
         "check that host and port point at the Pusher HTTP API",
     ),
     _K.CLOCK_SKEW: (
@@ -405,15 +411,14 @@ KINDS: dict[ErrorKind, tuple[str, str, str]] = {
     _K.INTERNAL: ("internal error", "a bug in wsdiag", "run with --debug and report the traceback"),
 }
 
-# HTTP API status → the kind a report carries and a title for it. 429 has no kind
-# of its own: the api stage reports it as api_unexpected_status.
+# HTTP API status → the kind a report carries and a title for it.
 HTTP_STATUSES: dict[int, tuple[ErrorKind, str]] = {
     400: (ErrorKind.API_BAD_REQUEST, "bad request"),
     401: (ErrorKind.API_UNAUTHORIZED, "unauthorized"),
     403: (ErrorKind.API_FORBIDDEN, "forbidden"),
     404: (ErrorKind.API_NOT_FOUND, "not found"),
     413: (ErrorKind.API_TOO_LARGE, "payload too large"),
-    429: (ErrorKind.API_UNEXPECTED_STATUS, "rate limited"),
+    429: (ErrorKind.API_RATE_LIMITED, "rate limited"),
     500: (ErrorKind.API_SERVER_ERROR, "internal server error"),
     502: (ErrorKind.API_SERVER_ERROR, "bad gateway"),
     503: (ErrorKind.API_SERVER_ERROR, "service unavailable"),

@@ -116,6 +116,7 @@ class ErrorKind(StrEnum):
     API_FORBIDDEN = "api_403"
     API_NOT_FOUND = "api_404"
     API_TOO_LARGE = "api_413"
+    API_RATE_LIMITED = "api_429"  # too many requests: the app's (or a gateway's) rate limit
     API_SERVER_ERROR = "api_5xx"
     API_BAD_REPLY = "api_bad_reply"  # not the JSON the API documents
     API_TIMEOUT = "api_timeout"

@@ -494,7 +494,7 @@ FAULTS: tuple[Fault, ...] = (
         _K.API_TOO_LARGE,
     ),
     Fault("api.500", "HTTP API", "500 server error", "scripted API", _K.API_SERVER_ERROR),
-    Fault("api.429", "HTTP API", "429 rate limited", "scripted API", _K.API_UNEXPECTED_STATUS),
+    Fault("api.429", "HTTP API", "429 rate limited", "scripted API", _K.API_RATE_LIMITED),
     Fault(
         "api.slow",
         "HTTP API",

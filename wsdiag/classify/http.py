@@ -84,6 +84,13 @@ _API_STATUSES: dict[int, tuple[ErrorKind, str, str]] = {
         "the payload is too large for the server",
         "keep data under 10 KB (Pusher's limit) or raise the server's limit",
     ),
+    429: (
+        ErrorKind.API_RATE_LIMITED,
+        "too many requests: the app's rate limit on the server (or a gateway's in front of it) "
+        "refused this one",
+        "slow down and retry after a pause (Retry-After, when sent, says how long); self-hosted: "
+        "raise the app's limits (soketi SOKETI_DEFAULT_APP_MAX_BACKEND_EVENTS_PER_SEC)",
+    ),
 }
 
 
