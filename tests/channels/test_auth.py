@@ -155,3 +155,31 @@ def test_tail_reports_a_failing_auth_endpoint_and_exits_1(soketi: Soketi) -> Non
     assert "subscribed public-ok" in proc.stderr  # the other channels still work
     assert "failed subscriptions: private-a" in proc.stderr
     assert "abc123" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("credentials", "headers", "expected"),
+    [
+        ("ada:s%40cret@", (), "Basic YWRhOnNAY3JldA=="),  # ada:s@cret, as a browser's XHR sends it
+        ("ada:pw@", (("Authorization", "Bearer t"),), "Bearer t"),  # --auth-header wins
+        ("", (), None),
+    ],
+)
+def test_a_url_password_is_sent_as_basic_auth(
+    credentials: str, headers: tuple[tuple[str, str], ...], expected: str | None
+) -> None:
+    from wsdiag.channels.auth import post_form
+
+    app = AuthApp("1", "key", SECRET)
+    with auth_endpoint(app) as url:
+        post_form(
+            url.replace("://", f"://{credentials}", 1),
+            {"socket_id": "1.2", "channel_name": "private-x"},
+            headers=headers,
+            timeout=3,
+            ca_bundle=None,
+            verify_tls=True,
+            proxy=None,
+            what="auth endpoint",
+        )
+    assert app.requests[0].get("header:authorization") == expected

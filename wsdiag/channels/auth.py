@@ -9,6 +9,7 @@ when the secret is known — the signature itself, naming what went wrong.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import http.client
 import json
@@ -155,6 +156,13 @@ def post_form(
         ("Accept", "application/json"),
         *headers,
     ]
+    if parts.username is not None and not any(n.lower() == "authorization" for n, _ in headers):
+        # A browser's XHR sends a URL's user:password as Basic auth, and so does pusher-js's
+        # request to this endpoint; an Authorization given with --auth-header wins.
+        pair = (
+            f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        )
+        sent.append(("Authorization", "Basic " + base64.b64encode(pair.encode()).decode()))
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         reply = http_exchange(
