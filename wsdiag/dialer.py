@@ -90,11 +90,12 @@ def dial(
 
     ``addresses``: the addresses to race (a diagnosing stage passes one);
     None asks the system resolver, as the user's own client would. Through
-    ``proxy`` the addresses are not used: the proxy resolves ``host``.
+    ``proxy`` the proxy resolves ``host``, except for socks5:// and socks4://,
+    which are handed the first of ``addresses`` (resolved here when None).
     ``tls``: wrap in TLS with this context, sending SNI for ``host``.
     """
     if proxy is not None:
-        conn = _through_proxy(proxy, host, port, timeout, watch)
+        conn = _through_proxy(proxy, host, port, timeout, watch, addresses)
     else:
         if addresses is None:
             with watch.phase("dns"):
@@ -275,7 +276,12 @@ def _most_telling(attempts: Sequence[Attempt]) -> Attempt:
 
 
 def _through_proxy(
-    proxy: Proxy, host: str, port: int, timeout: float, watch: Stopwatch
+    proxy: Proxy,
+    host: str,
+    port: int,
+    timeout: float,
+    watch: Stopwatch,
+    addresses: Sequence[str] | None = None,
 ) -> Connection:
     """TCP to the proxy (phase ``proxy``), then ``CONNECT host:port`` or the SOCKS
     handshake (phase ``tunnel``): one tunnel per dial, as for every proxy kind."""
@@ -288,7 +294,7 @@ def _through_proxy(
             raise DialError("proxy", exc) from None
     try:
         with watch.phase("tunnel"):
-            request_tunnel(sock, proxy, host, port, timeout)
+            request_tunnel(sock, proxy, host, port, timeout, addresses)
     except OSError as exc:
         sock.close()
         raise DialError("tunnel", exc) from None

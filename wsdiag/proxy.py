@@ -17,7 +17,7 @@ import ipaddress
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -46,6 +46,11 @@ class Proxy:
         user = f"{self.username}:***@" if self.username else ""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{user}{host}:{self.port}"
+
+    @property
+    def resolves_here(self) -> bool:
+        """socks5:// and socks4://: this machine resolves the target and hands over an address."""
+        return self.scheme in ("socks5", "socks4")
 
     @property
     def kind(self) -> str:
@@ -153,15 +158,24 @@ def _os_error(exc: BaseException) -> OSError:
     return exc if isinstance(exc, OSError) else OSError(str(exc))
 
 
-def request_tunnel(sock: socket.socket, proxy: Proxy, host: str, port: int, timeout: float) -> None:
+def request_tunnel(
+    sock: socket.socket,
+    proxy: Proxy,
+    host: str,
+    port: int,
+    timeout: float,
+    addresses: Sequence[str] | None = None,
+) -> None:
     """Ask the proxy on ``sock`` for a tunnel to ``host:port``; ProxyError if it is refused.
 
     HTTP: send CONNECT and read the reply (2xx opens the tunnel); SOCKS: its handshake.
+    ``addresses``: what this machine resolved ``host`` to, for a proxy that wants an
+    address (``resolves_here``); None: resolve it now.
     """
     if proxy.scheme != "http":
         from wsdiag.socks import handshake
 
-        handshake(sock, proxy, host, port, timeout)
+        handshake(sock, proxy, host, port, timeout, addresses)
         return
     sock.settimeout(timeout)
     authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

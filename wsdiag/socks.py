@@ -16,6 +16,7 @@ import ipaddress
 import socket
 import struct
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from wsdiag.models import ErrorKind
@@ -46,9 +47,25 @@ SOCKS4_REPLIES = {
 _NO_AUTH, _USER_PASSWORD, _NO_METHOD = 0x00, 0x02, 0xFF
 
 
-def handshake(sock: socket.socket, proxy: Proxy, host: str, port: int, timeout: float) -> None:
-    """Ask the SOCKS proxy on ``sock`` for a connection to ``host:port``; ProxyError if refused."""
-    target = host if proxy.scheme in REMOTE_DNS else _resolve_here(proxy, host, port, timeout)
+def handshake(
+    sock: socket.socket,
+    proxy: Proxy,
+    host: str,
+    port: int,
+    timeout: float,
+    addresses: Sequence[str] | None = None,
+) -> None:
+    """Ask the SOCKS proxy on ``sock`` for a connection to ``host:port``; ProxyError if refused.
+
+    ``addresses``: what the resolve stage found for ``host`` (``--resolver`` included), used
+    by socks5:// and socks4://, which hand the proxy an address; None: resolve here now.
+    """
+    if proxy.scheme in REMOTE_DNS:
+        target = host
+    elif addresses:
+        target = _first_usable(proxy, host, list(addresses))
+    else:
+        target = _resolve_here(proxy, host, port, timeout)
     # The handshake's own deadline starts after the lookup: a slow resolver is not the proxy's.
     deadline = time.monotonic() + timeout
     io = _Exchange(sock, proxy, deadline, timeout)
@@ -123,6 +140,11 @@ def _resolve_here(proxy: Proxy, host: str, port: int, timeout: float) -> str:
             if proxy.scheme == "socks5"
             else "use socks4a:// or socks5h:// to let the proxy resolve names",
         ) from None
+    return _first_usable(proxy, host, addresses)
+
+
+def _first_usable(proxy: Proxy, host: str, addresses: list[str]) -> str:
+    """The address to hand the proxy: the first, or for SOCKS4 the first IPv4 one."""
     if proxy.scheme == "socks4":
         addresses = [a for a in addresses if ":" not in a]
         if not addresses:

@@ -241,3 +241,27 @@ def test_a_socks_proxy_given_as_http(tmp_path: Path, open_proxy: int) -> None:
     assert found["kind"] == "proxy_error"
     assert found["summary"] == "the proxy is a SOCKS5 proxy, not an HTTP proxy"
     assert found["fix"] == "use socks5h:// instead of http:// in --proxy"
+
+
+@pytest.mark.soketi
+def test_socks5_resolves_with_the_resolver_given(
+    tmp_path: Path, soketi: Soketi, open_proxy: int
+) -> None:
+    """socks5:// hands the proxy an address resolved here, so --resolver decides it (a name
+    only the test DNS server knows); socks5h:// leaves the name to the proxy, which fails."""
+    from tests.servers.dns import dns_server
+
+    name = "pusher.wsdiag.test"
+    zone = {name: {"A": [("127.0.0.1", 60)], "AAAA": []}}
+    with dns_server(zone) as dns:
+        resolver = f"{dns.address[0]}:{dns.address[1]}"
+        target = f"ws://{name}:{soketi.port}"
+        args = ("connect", target, "--key", soketi.key, "--resolver", resolver, "--json")
+        here = run_wsdiag(*args, "--proxy", f"socks5://127.0.0.1:{open_proxy}", home=tmp_path)
+        there = run_wsdiag(*args, "--proxy", f"socks5h://127.0.0.1:{open_proxy}", home=tmp_path)
+        asked = [q for q, _ in dns.queries]
+    assert here.exit_code == 0, here.describe()
+    resolved = [r for r in here.report()["results"] if r["stage"] == "resolve"]
+    assert {r["subject"] for r in resolved} == {name}  # the proxy is an address: only the target
+    assert any(q.rstrip(".") == name for q in asked)
+    assert there.exit_code == 1  # the proxy's own resolver does not know the name

@@ -58,7 +58,17 @@ def dial_stage(
         port,
         timeout=options.timeout,
         watch=watch or Stopwatch(),
-        addresses=None if options.proxy else addresses,
+        addresses=tunnel_addresses(options, addresses),
         proxy=options.proxy,
         tls=tls,
     )
+
+
+def tunnel_addresses(
+    options: CheckOptions, addresses: Sequence[str] | None
+) -> Sequence[str] | None:
+    """The addresses a dial races: none through a proxy that resolves names itself (HTTP
+    CONNECT, socks5h://, socks4a://); socks5:// and socks4:// are handed what was resolved here."""
+    if options.proxy is not None and not options.proxy.resolves_here:
+        return None
+    return addresses

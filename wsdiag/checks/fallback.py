@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from wsdiag import __version__, trace
-from wsdiag.checks import CheckOptions
+from wsdiag.checks import CheckOptions, tunnel_addresses
 from wsdiag.classify import classify_dial
 from wsdiag.dialer import DialError
 from wsdiag.models import ErrorKind, Handshake, Stage, StageResult, Status, Stopwatch
@@ -275,7 +275,7 @@ def _streaming(where: _Where) -> _Attempt:
             watch=attempt.watch,
             tls=where.tls,
             proxy=options.proxy,
-            addresses=None if options.proxy else where.addresses,
+            addresses=tunnel_addresses(options, where.addresses),
         )
     except DialError as err:
         return _dial_failed(attempt, err, endpoint, options)
@@ -328,7 +328,7 @@ def _polling(where: _Where) -> _Attempt:
                 watch=attempt.watch,
                 tls=where.tls,
                 proxy=options.proxy,
-                addresses=None if options.proxy else where.addresses,
+                addresses=tunnel_addresses(options, where.addresses),
             )
         except DialError as err:
             return _dial_failed(attempt, err, endpoint, options)

@@ -95,8 +95,11 @@ def _probe_result(
     )
 
 
-def probe_tunnel(host: str, port: int, options: CheckOptions) -> StageResult:
-    """Through the proxy: TCP to it, then ``CONNECT host:port`` (the proxy resolves ``host``)."""
+def probe_tunnel(
+    host: str, port: int, options: CheckOptions, address: str | None = None
+) -> StageResult:
+    """Through the proxy: TCP to it, then the tunnel to ``host:port`` (the proxy resolves
+    ``host``; socks5:// and socks4:// are handed ``address``, resolved here)."""
     proxy = options.proxy
     assert proxy is not None
     details: dict[str, object] = {
@@ -106,10 +109,12 @@ def probe_tunnel(host: str, port: int, options: CheckOptions) -> StageResult:
         "proxy_source": proxy.source,
     }
     watch = Stopwatch()
-    subject = f"{endpoint_label(host, port)} via proxy"  # [::1]:443, as everywhere
-    probe = Probed(host, host, port)  # the proxy resolves the name
+    address = address or host
+    subject = f"{endpoint_label(address, port)} via proxy"  # [::1]:443, as everywhere
+    probe = Probed(host, address, port)  # the address is the name when the proxy resolves it
+    handed = [address] if address != host else None
     try:
-        dial_stage(host, port, options, addresses=None, watch=watch).close()
+        dial_stage(host, port, options, addresses=handed, watch=watch).close()
     except DialError as err:
         found = classify_dial(err, host, port, options.timeout)
         found = replace(found, summary=found.summary.removeprefix("proxy: "))
@@ -127,7 +132,7 @@ def probe_all(targets: Sequence[tuple[str, str, int]], options: CheckOptions) ->
     def probe(target: tuple[str, str, int]) -> StageResult:
         host, address, port = target
         if options.proxy is not None:
-            return probe_tunnel(host, port, options)
+            return probe_tunnel(host, port, options, address)
         return probe_tcp(host, address, port, options)
 
     return map_bounded(probe, targets, MAX_PARALLEL, "wsdiag-reach")

@@ -100,15 +100,17 @@ def resolve_all(run: Run, target: Target, options: CheckOptions) -> dict[str, li
 
     addresses: dict[str, list[str]] = {}
     if options.proxy is not None:
-        # Through a proxy, clients never resolve the target: the proxy does. Only
-        # the proxy's own name must resolve here.
+        # The proxy's own name must resolve here. Through an HTTP proxy, socks5h:// or
+        # socks4a://, clients never resolve the target: the proxy does. socks5:// and
+        # socks4:// hand the proxy an address, so the target is resolved here too.
         from wsdiag.target import is_ip_literal
 
         if not is_ip_literal(options.proxy.host):
             run.call(
                 Stage.RESOLVE, options.proxy.host, resolve_host, options.proxy.host, options, False
             )
-        return {host: [host] for host in target.hosts}
+        if not options.proxy.resolves_here:
+            return {host: [host] for host in target.hosts}
 
     # All hosts at once (daemon threads, so Ctrl-C still exits at once): a silent
     # resolver costs one timeout, not one per host (issue 9).
@@ -119,9 +121,20 @@ def resolve_all(run: Run, target: Target, options: CheckOptions) -> dict[str, li
     started = run.offset_ms()
     results = map_bounded(resolve, hosts, len(hosts), "wsdiag-dns")
     for host, result in zip(hosts, results, strict=True):
-        added = run.add(result, started)
+        added = run.add(_resolved_here(result, options), started)
         addresses[host] = addresses_of(added) if added.status is not Status.FAIL else []
     return addresses
+
+
+def _resolved_here(result: StageResult, options: CheckOptions) -> StageResult:
+    """Through socks5:// or socks4:// this machine resolves the target: a failure says how
+    the proxy could resolve it instead."""
+    proxy = options.proxy
+    if proxy is None or not result.failed:
+        return result
+    remote = "socks5h" if proxy.scheme == "socks5" else "socks4a"
+    instead = f"or let the proxy resolve names: {remote}:// instead of {proxy.scheme}://"
+    return replace(result, fix=f"{result.fix}; {instead}")
 
 
 def _ports_by_host(target: Target) -> dict[str, list[int]]:
@@ -407,7 +420,7 @@ def check_target(
     addresses = resolve_all(run, target, options)
     if stages == (Stage.RESOLVE,):
         return report
-    if options.proxy is None:
+    if options.proxy is None or options.proxy.resolves_here:
         options = replace(options, resolved={h: tuple(a) for h, a in addresses.items() if a})
     fallback = None
     if Stage.FALLBACK in stages and Stage.WEBSOCKET in stages:
