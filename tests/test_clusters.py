@@ -28,8 +28,8 @@ from tests.servers.relay import listening_socket, relay
 from tests.servers.soketi import Soketi, start_soketi
 from tests.servers.tls import make_context
 from wsdiag.checks.clusters import ClusterResult, key_cluster_fix, nearest, ranked
-from wsdiag.cli.clusters import clusters_document, clusters_lines
 from wsdiag.models import ErrorKind, Handshake, Latency, Phase, Stage, StageResult, Status
+from wsdiag.render.clusters import clusters_document, clusters_lines
 from wsdiag.target import PUBLIC_CLUSTERS
 
 TIMEOUT = 2.0

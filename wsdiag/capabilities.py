@@ -181,7 +181,13 @@ def _client_events(target: Target, credentials: Credentials, options: CheckOptio
     from wsdiag.pusher.client import Closed, Message, ServerError, Subscribed
 
     channel = f"private-wsdiag-caps-{secrets.token_hex(4)}"
-    sender, receiver = _connect(target, options), _connect(target, options)
+    sender = _connect(target, options)
+    try:
+        receiver = _connect(target, options)
+    except BaseException:
+        if sender is not None:
+            sender.close()
+        raise
     try:
         if sender is None or receiver is None:
             return Capability("client events", UNKNOWN, "could not open two connections")

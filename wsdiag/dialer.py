@@ -19,6 +19,7 @@ address, and every attempt, so ``wsdiag.classify`` can name the cause.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import queue
 import socket
@@ -159,6 +160,9 @@ def connect_tcp(address: str, port: int, timeout: float) -> socket.socket:
     try:
         sock.connect((address, port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except OverflowError as exc:  # a port past 65535 from a setting: an error, not a crash
+        sock.close()
+        raise OSError(errno.EINVAL, f"port {port} is out of range (1-65535)") from exc
     except BaseException:
         sock.close()
         raise
