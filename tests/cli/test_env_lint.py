@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pytest
 import trustme
 
@@ -16,6 +18,7 @@ from wsdiag.envlint import lint
 from wsdiag.models import ErrorKind, Status
 
 pytestmark = pytest.mark.soketi
+SCHEMA = json.loads(resources.files("wsdiag").joinpath("schema/env-lint-v1.json").read_text())
 
 
 def env_lint(tmp_path: Path, text: str, *extra: str) -> tuple[Outcome, dict[str, object]]:
@@ -23,7 +26,10 @@ def env_lint(tmp_path: Path, text: str, *extra: str) -> tuple[Outcome, dict[str,
     path.write_text(text)
     outcome = run_wsdiag("env-lint", "--env-file", str(path), "--json", *extra, home=tmp_path)
     assert "Traceback" not in outcome.stderr, outcome.describe()
-    return outcome, json.loads(outcome.stdout)
+    document = json.loads(outcome.stdout)
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    assert document["exit_code"] == outcome.exit_code
+    return outcome, document
 
 
 def kinds(document: dict[str, object]) -> dict[str, str]:

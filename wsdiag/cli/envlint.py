@@ -89,7 +89,11 @@ def env_lint(env_file: str | None, probe: bool, timeout: float, as_json: bool) -
     failed = any(f.status is Status.FAIL for f in findings)
     code = ExitCode.CHECK_FAILED if failed else ExitCode.OK
     if as_json:
+        from wsdiag import __version__
+
         document = {
+            "schema_version": 1,
+            "tool": {"name": "wsdiag", "version": __version__},
             "command": "env-lint",
             "source": source,
             "exit_code": int(code),
