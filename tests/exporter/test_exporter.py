@@ -26,7 +26,7 @@ import pytest
 from tests.faults.harness import run_wsdiag, user_environment
 from tests.servers.prometheus import start_prometheus
 from tests.servers.relay import refused_port
-from tests.servers.soketi import Soketi, free_port
+from tests.servers.soketi import Soketi
 
 pytestmark = pytest.mark.soketi
 
@@ -58,40 +58,30 @@ def exporter(
 ) -> Iterator[Running]:
     path = tmp_path / "exporter.toml"
     path.write_text(config)
-    port = free_port()
+    # Port 0: the kernel picks a free port and the exporter names it in its first line, so
+    # no other test's server can take the port between a pick and the bind.
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wsdiag",
-            "exporter",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--config",
-            str(path),
-            *extra,
-        ],
+        [sys.executable, "-m", "wsdiag", "exporter", "--listen", "127.0.0.1:0",
+         "--config", str(path), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**user_environment(tmp_path), **(env or {})},
-    )
-    running = Running(port, proc, [])
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # "wsdiag exporter on http://127.0.0.1:PORT/ (…)"
+    found = re.search(r"http://127\.0\.0\.1:(\d+)/", first)
+    if found is None:
+        proc.kill()
+        raise RuntimeError(f"the exporter did not start: {first}{proc.communicate()}")
+    running = Running(int(found.group(1)), proc, [])
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"the exporter did not start: {proc.communicate()}")
-            time.sleep(0.05)
         yield running
     finally:
         if proc.poll() is None:
             proc.terminate()
-        running.logs.extend(proc.communicate(timeout=10))
+        out, err = proc.communicate(timeout=10)
+        running.logs.extend([out, first + err])
 
 
 def sample(metrics: str, name: str) -> float | None:

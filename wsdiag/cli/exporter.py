@@ -12,7 +12,7 @@ import click
 def _listen_address(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"  # ":9479" listens everywhere, as Go exporters do
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not port.isdigit() or not 0 <= int(port) < 65536:
         raise click.BadParameter(f"{value!r}: give HOST:PORT, such as 127.0.0.1:9479")
     return host, int(port)
 
@@ -32,7 +32,8 @@ def _stop(signum: int, frame: Any) -> None:
     show_default=True,
     metavar="HOST:PORT",
     callback=_listen_address,
-    help="Where to serve /probe and /metrics (:PORT listens on every address).",
+    help="Where to serve /probe and /metrics (:PORT listens on every address; port 0: a free "
+    "one, printed at start).",
 )
 @click.option(
     "--config",
