@@ -178,7 +178,8 @@ def _wait(session: Any, timeout: float, match: Callable[[Any], Any]) -> Any:
 
 def _client_events(target: Target, credentials: Credentials, options: CheckOptions) -> Capability:
     from wsdiag.channels.auth import LocalAuthorizer
-    from wsdiag.pusher.client import Closed, Message, ServerError, Subscribed
+    from wsdiag.checks.delivery import await_subscription
+    from wsdiag.pusher.client import Closed, Message, ServerError
 
     channel = f"private-wsdiag-caps-{secrets.token_hex(4)}"
     sender = _connect(target, options)
@@ -195,8 +196,9 @@ def _client_events(target: Target, credentials: Credentials, options: CheckOptio
         signer = LocalAuthorizer(credentials.key, credentials.secret)
         for session in (sender, receiver):
             session.subscribe(channel, auth=signer.authorize(session.socket_id, channel).auth)
-            if _wait(session, options.timeout, lambda e: isinstance(e, Subscribed) or None) is None:
-                return Capability("client events", UNKNOWN, "the private channel was not confirmed")
+            refused = await_subscription(session, channel, options.timeout)
+            if refused is not None:
+                return Capability("client events", UNKNOWN, f"no private channel: {refused[1]}")
         sender.send(json.dumps({"event": "client-wsdiag", "channel": channel, "data": {"n": 1}}))
         refused = _wait(
             sender,
@@ -345,6 +347,7 @@ def _api(
     body: str | None,
 ) -> tuple[int, str] | None:
     """One signed API request: (status, body text), None when it could not be made."""
+    from wsdiag.checks.api import embedded_error
     from wsdiag.httpapi import ApiError, api_request
 
     try:
@@ -361,11 +364,8 @@ def _api(
         )
     except ApiError:
         return None
-    text = reply.text
-    # soketi answers some refusals with 200 and an error body
-    if reply.status == 200 and '"error"' in text[:200]:
-        return 400, text
-    return reply.status, text
+    carried = embedded_error(reply.json()) if reply.status == 200 else None
+    return carried or reply.status, reply.text
 
 
 def _batch(count: int, channel: str) -> str:

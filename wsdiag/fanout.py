@@ -198,32 +198,20 @@ def _signer(credentials: Credentials, view: SocketView) -> Any:
 
 def _join(view: SocketView, session: Any, channel: str, signer: Any, options: CheckOptions) -> bool:
     """Subscribe and wait for it; False (the view's error said, the session closed) when refused."""
+    from wsdiag.checks.delivery import await_subscription
+
     auth = signer.authorize(session.socket_id, channel)
     session.subscribe(channel, auth=auth.auth, data=auth.channel_data)
-    refused = _subscribed(session, channel, view, options.timeout)
+
+    def members(event: Any) -> None:
+        view.members |= _presence_ids(event.data)
+
+    refused = await_subscription(session, channel, options.timeout, members)
     if refused is None:
         return True
-    view.error = f"could not subscribe to {channel}: {refused}"
+    view.error = f"could not subscribe to {channel}: {refused[1]}"
     session.close()
     return False
-
-
-def _subscribed(session: Any, channel: str, view: SocketView, timeout: float) -> str | None:
-    """Wait for the subscription; None when it succeeded (presence members noted), else why."""
-    from wsdiag.pusher.client import BadFrame, Closed, ServerError, Subscribed, SubscriptionFailed
-
-    deadline = time.monotonic() + timeout
-    while (event := session.next_event(deadline)) is not None:
-        if isinstance(event, Subscribed) and event.channel == channel:
-            view.members |= _presence_ids(event.data)
-            return None
-        if isinstance(event, SubscriptionFailed | ServerError):
-            return f"the server refused it: {event.message}"
-        if isinstance(event, Closed):
-            return f"the connection closed ({event.code} {event.reason})"
-        if isinstance(event, BadFrame):
-            return f"bad frame: {event.message}"
-    return f"no subscription_succeeded within {timeout:g} s"
 
 
 def _presence_ids(data: Any) -> set[str]:

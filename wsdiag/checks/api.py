@@ -244,7 +244,7 @@ def explain_response(response: ApiResponse, credentials: Credentials, subject: s
     summary = f"HTTP {response.status} {response.reason}".strip()
     common: dict[str, Any] = {"details": details, "phases": response.phases}
     status = response.status
-    embedded = _embedded_error(parsed) if status == 200 else None
+    embedded = embedded_error(parsed) if status == 200 else None
     if embedded is not None:
         # soketi answers some failures (a wrong secret among them) with HTTP 200 and
         # {"error": …, "code": 401} in the body: the body is the truth.
@@ -323,7 +323,8 @@ def _skew_cause(skew: float) -> str:
     return f"this machine's clock is {abs(skew):.0f} s {direction} the server's (Date header)"
 
 
-def _embedded_error(parsed: Any) -> int | None:
+def embedded_error(parsed: Any) -> int | None:
+    """The status soketi carries in a 200 body (``{"error": …, "code": 401}``), if any."""
     if isinstance(parsed, dict) and "error" in parsed:
         code = parsed.get("code")
         if isinstance(code, int) and 400 <= code <= 599:

@@ -103,7 +103,7 @@ def _subscribe(
     details = {"channel": channel, "socket_id": session.socket_id}
     with watch.phase("subscribe"):
         session.subscribe(channel, auth=auth.auth)
-        outcome = _await_subscription(session, channel, options.timeout)
+        outcome = await_subscription(session, channel, options.timeout)
     if outcome is None:
         return StageResult(
             Stage.SUBSCRIBE,
@@ -125,12 +125,19 @@ def _subscribe(
     )
 
 
-def _await_subscription(
-    session: PusherSession, channel: str, timeout: float
+def await_subscription(
+    session: PusherSession,
+    channel: str,
+    timeout: float,
+    on_subscribed: Callable[[Subscribed], None] | None = None,
 ) -> tuple[ErrorKind, str] | None:
+    """None when ``channel`` was confirmed (``on_subscribed`` gets the confirmation, a
+    presence channel's members in it), else the kind and words of why not."""
     deadline = time.monotonic() + timeout
     while (event := session.next_event(deadline)) is not None:
         if isinstance(event, Subscribed) and event.channel == channel:
+            if on_subscribed is not None:
+                on_subscribed(event)
             return None
         refused = isinstance(event, ServerError) or (
             isinstance(event, SubscriptionFailed) and event.channel in (channel, None)
