@@ -85,7 +85,6 @@ def probe_fallback(
     addresses: Sequence[str] | None,
     key: str,
     options: CheckOptions,
-    *,
     self_hosted: bool,
 ) -> StageResult:
     """xhr_streaming on ``endpoint``, and xhr_polling beside it once the stream is slow.
@@ -176,8 +175,14 @@ class FallbackPath:
         if skipped is None and options.proxy is None and not addresses:
             skipped = f"no address for {endpoint.host} (DNS failed)"
         if skipped is None:
+            from wsdiag.checks.runner import guarded
+
+            # guarded: a bug in the probe is the stage's internal error, not the thread's
             pending = Pending(
-                guarded_probe,
+                guarded,
+                Stage.FALLBACK,
+                http_url(endpoint),
+                probe_fallback,
                 endpoint,
                 addresses,
                 target.app_key,
@@ -234,21 +239,6 @@ class FallbackPath:
             consequence = "; clients connect over WebSocket, but have no fallback when it fails"
             return replace(result, status=Status.WARN, cause=f"{result.cause}{consequence}")
         return result
-
-
-def guarded_probe(
-    endpoint: Endpoint,
-    addresses: Sequence[str] | None,
-    key: str,
-    options: CheckOptions,
-    self_hosted: bool,
-) -> StageResult:
-    from wsdiag.checks.runner import guarded
-
-    def probe() -> StageResult:
-        return probe_fallback(endpoint, addresses, key, options, self_hosted=self_hosted)
-
-    return guarded(Stage.FALLBACK, http_url(endpoint), probe)
 
 
 # ---------------------------------------------------------------- transports

@@ -448,7 +448,7 @@ def _tls_port(
         record = "a TLS alert" if head[0] == 0x15 else "a TLS handshake record"
         summary = f"{record} in reply to ws://"
         evidence = f"the server answered {record} (bytes {head[:7].hex(' ')}), not HTTP"
-    elif _speaks_tls(endpoint, details["address"], options):
+    elif speaks_tls(endpoint, details["address"], options):
         summary = "no HTTP reply; this port speaks TLS"
         sent = f"sent {len(head)} non-HTTP bytes ({head[:8].hex(' ')}…) and " if head else ""
         evidence = (
@@ -461,7 +461,7 @@ def _tls_port(
     return result(Status.FAIL, summary, ErrorKind.WS_PLAIN_TO_TLS_PORT, cause, fix)
 
 
-def _speaks_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> bool:
+def speaks_tls(endpoint: Endpoint, address: str, options: CheckOptions) -> bool:
     """Whether a TLS server answers a handshake on this port (certificate not checked)."""
     try:
         conn = dial_stage(

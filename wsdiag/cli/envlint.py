@@ -14,21 +14,17 @@ if TYPE_CHECKING:
 
 def probe_scheme(host: str, port: int, timeout: float) -> Speaks:
     """What ``host:port`` speaks: ``tls``, ``plain`` or ``unreachable`` (no certificate check)."""
-    from wsdiag.dialer import DialError, dial
-    from wsdiag.models import Stopwatch
-    from wsdiag.transport import tls_context
+    from wsdiag.checks import CheckOptions, dial_stage
+    from wsdiag.checks.websocket import speaks_tls
+    from wsdiag.dialer import DialError
+    from wsdiag.target import Endpoint
 
+    options = CheckOptions(timeout=timeout)
     try:
-        dial(host, port, timeout=timeout, watch=Stopwatch()).close()
+        dial_stage(host, port, options, addresses=None).close()
     except DialError:
         return "unreachable"
-    try:
-        dial(host, port, timeout=timeout, watch=Stopwatch(), tls=tls_context(None, False)).close()
-    except DialError as err:
-        # A TLS alert is a TLS server refusing us (version, SNI): it speaks TLS all the same.
-        alert = "ALERT" in str(getattr(err.error, "reason", "")).upper()
-        return "tls" if err.phase == "tls" and alert else "plain"
-    return "tls"
+    return "tls" if speaks_tls(Endpoint(host, port, True), host, options) else "plain"
 
 
 @click.command(name="env-lint")
