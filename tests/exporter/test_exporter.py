@@ -253,6 +253,26 @@ def test_sigterm_stops_it(tmp_path: Path) -> None:
     assert running.proc.returncode == 143
 
 
+def probe_job(name: str, module: str, targets: list[str], exporter_address: str) -> str:
+    """A scrape job as blackbox_exporter's are written: the target a parameter, the exporter
+    the address (examples/prometheus/prometheus.yml)."""
+    listed = ", ".join(f"'{t}'" for t in targets)
+    return f"""  - job_name: {name}
+    metrics_path: /probe
+    params:
+      module: [{module}]
+    static_configs:
+      - targets: [{listed}]
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: {exporter_address}
+"""
+
+
 def test_prometheus_scrapes_it(tmp_path: Path, soketi: Soketi) -> None:
     secret_file = tmp_path / "secret"
     env = {"TEST_APP_ID": soketi.app_id}
@@ -261,40 +281,12 @@ def test_prometheus_scrapes_it(tmp_path: Path, soketi: Soketi) -> None:
         refused_port() as closed,
     ):
         good, broken = f"ws://127.0.0.1:{soketi.port}", f"ws://127.0.0.1:{closed}"
-        config = f"""
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: pusher
-    metrics_path: /probe
-    params:
-      module: [end_to_end]
-    static_configs:
-      - targets: ['{good}', '{broken}']
-    relabel_configs:
-      - source_labels: [__address__]
-        target_label: __param_target
-      - source_labels: [__param_target]
-        target_label: instance
-      - target_label: __address__
-        replacement: 127.0.0.1:{running.port}
-"""
-        config += f"""
-  - job_name: pusher_wrong_key
-    metrics_path: /probe
-    params:
-      module: [wrong_key]
-    static_configs:
-      - targets: ['{good}']
-    relabel_configs:
-      - source_labels: [__address__]
-        target_label: __param_target
-      - source_labels: [__param_target]
-        target_label: instance
-      - target_label: __address__
-        replacement: 127.0.0.1:{running.port}
-"""
+        exporter_address = f"127.0.0.1:{running.port}"
+        config = (
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n"
+            + probe_job("pusher", "end_to_end", [good, broken], exporter_address)
+            + probe_job("pusher_wrong_key", "wrong_key", [good], exporter_address)
+        )
         with start_prometheus(tmp_path, config) as prometheus:
             deadline = time.monotonic() + 30
             values: dict[str, float] = {}

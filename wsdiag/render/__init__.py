@@ -64,8 +64,8 @@ class JsonRenderer:
         out.flush()
 
 
-class QuietRenderer:
-    """The verdict line only on stdout, for scripts that just want the answer; notes on stderr."""
+class _AtTheEnd:
+    """A format written once, when the report is done; notes go to stderr, as in every format."""
 
     def __init__(self, *, out: TextIO | None = None, err: TextIO | None = None) -> None:
         self._out = out
@@ -78,37 +78,31 @@ class QuietRenderer:
         pass
 
     def finish(self, report: Report, exit_code: int) -> None:
+        self._notes.flush(report)
+        out = self._out or sys.stdout
+        out.write(self.text(report))
+        out.flush()
+
+    def text(self, report: Report) -> str:
+        raise NotImplementedError
+
+
+class QuietRenderer(_AtTheEnd):
+    """The verdict line only on stdout, for scripts that just want the answer."""
+
+    def text(self, report: Report) -> str:
         from wsdiag.render.verdict import verdict
 
-        self._notes.flush(report)
-        out = self._out or sys.stdout
-        out.write(verdict(report) + "\n")
-        out.flush()
+        return verdict(report) + "\n"
 
 
-class MarkdownRenderer:
-    """The report as Markdown on stdout at the end (job summaries, issue comments).
+class MarkdownRenderer(_AtTheEnd):
+    """The report as Markdown on stdout (job summaries, issue comments)."""
 
-    Notes go to stderr, as in every format.
-    """
-
-    def __init__(self, *, out: TextIO | None = None, err: TextIO | None = None) -> None:
-        self._out = out
-        self._notes = _PlainNotes(err)
-
-    def start(self, report: Report) -> None:
-        self._notes.flush(report)
-
-    def on_result(self, result: StageResult) -> None:
-        pass
-
-    def finish(self, report: Report, exit_code: int) -> None:
+    def text(self, report: Report) -> str:
         from wsdiag.render.markdown import render_markdown
 
-        self._notes.flush(report)
-        out = self._out or sys.stdout
-        out.write(render_markdown(report))
-        out.flush()
+        return render_markdown(report)
 
 
 def make_renderer(
