@@ -181,6 +181,7 @@ class Handshake:
     activity_timeout: int | None = None
     close_code: int | None = None  # the Pusher/WebSocket code it failed with
     placeholder_key: bool = False  # 4001 to the placeholder key: the service was reached
+    transport: str = "ws"  # pusher-js's name of what carried it: ws, xhr_streaming, xhr_polling
 
 
 @dataclass(frozen=True)

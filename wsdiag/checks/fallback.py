@@ -203,8 +203,7 @@ class FallbackPath:
             return False
         if not isinstance(result.outcome, Handshake):
             return False
-        used = _TRANSPORT_NAMES.get(str(result.details.get("transport")), "")
-        return self.transports is None or used in self.transports
+        return self.transports is None or result.outcome.transport in self.transports
 
     def rescue(self, result: StageResult, host: str) -> StageResult:
         """A failure on the WebSocket host's path (DNS, TCP, proxy, TLS, the upgrade), when the
@@ -485,10 +484,11 @@ def _record(
         )
 
     handshake = last.handshake
+    carried = _TRANSPORT_NAMES[last.transport]
     stalled_first = len(attempts) > 1
     if isinstance(handshake, Connected):
         details.update(socket_id=handshake.socket_id, activity_timeout=handshake.activity_timeout)
-        outcome = Handshake(handshake.socket_id, handshake.activity_timeout)
+        outcome = Handshake(handshake.socket_id, handshake.activity_timeout, transport=carried)
         summary = f"{last.transport} connected, socket_id {handshake.socket_id}"
         if stalled_first:
             return record(Status.WARN, summary, *_polling_only(attempts[0]), outcome=outcome)
@@ -500,7 +500,7 @@ def _record(
             return record(
                 Status.OK,
                 f"{last.transport} reached Pusher: placeholder key rejected with 4001 as expected",
-                outcome=Handshake(close_code=code, placeholder_key=True),
+                outcome=Handshake(close_code=code, placeholder_key=True, transport=carried),
             )
         info = explain_code(code, self_hosted=self_hosted)
         summary = f"{code} {info.title}" + (f": {message}" if message else "")
@@ -510,7 +510,7 @@ def _record(
             info.kind,
             info.cause(message),
             info.fix,
-            Handshake(close_code=code),
+            Handshake(close_code=code, transport=carried),
         )
     if isinstance(handshake, HandshakeFailed):
         return record(

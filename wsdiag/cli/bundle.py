@@ -14,11 +14,11 @@ from wsdiag.cli.options import (
     CredentialFlags,
     Invocation,
     NetworkFlags,
-    Seconds,
     ServerFlags,
     check_run_options,
     events_option,
     exit_code_of,
+    soak_option,
     unwritable,
 )
 
@@ -42,13 +42,7 @@ def _output_path(ctx: click.Context, param: click.Parameter, value: str) -> Path
     help="Where to write the zip (checked before anything runs).",
 )
 @events_option(5)
-@click.option(
-    "--soak",
-    type=Seconds(min=0, max=3600),
-    default=0,
-    metavar="SECONDS",
-    help="Also hold idle connections this long and include the soak's findings.",
-)
+@soak_option("Also hold idle connections this long and include the soak's findings.")
 def bundle(
     target: str | None,
     server: ServerFlags,

@@ -14,7 +14,6 @@ from wsdiag.cli.options import (
     Invocation,
     NetworkFlags,
     ReportFlags,
-    Seconds,
     ServerFlags,
     check_options,
     credential_options,
@@ -24,6 +23,7 @@ from wsdiag.cli.options import (
     network_options,
     report_options,
     server_options,
+    soak_option,
     transport_list,
 )
 from wsdiag.models import Report, Stage
@@ -175,12 +175,8 @@ def layered(fn: Any) -> Any:
 @layered
 @credential_options
 @events_option(5)
-@click.option(
-    "--soak",
-    type=Seconds(min=0, max=3600),
-    default=0,
-    metavar="SECONDS",
-    help="Then hold idle connections this long to find the path's idle timeout (as wsdiag soak).",
+@soak_option(
+    "Then hold idle connections this long to find the path's idle timeout (as wsdiag soak)."
 )
 @click.option(
     "--enabled-transports",

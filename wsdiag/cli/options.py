@@ -359,6 +359,17 @@ def events_option(default: int) -> Callable[[F], F]:
     )
 
 
+def soak_option(help_text: str) -> Callable[[F], F]:
+    """``--soak SECONDS``: then hold idle connections that long (as ``wsdiag soak``)."""
+    return click.option(
+        "--soak",
+        type=Seconds(min=0, max=3600),
+        default=0,
+        metavar="SECONDS",
+        help=help_text,
+    )
+
+
 def check_run_options(fn: F) -> F:
     """Everything a command that runs the whole check takes besides its output: the server,
     the network, the checks' knobs and the credentials (``watch``, ``bundle``)."""
