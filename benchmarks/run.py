@@ -237,18 +237,17 @@ def tail(events: int = 100_000, million: bool = True) -> None:
                 (
                     "bare websocket-client loop (baseline)",
                     [PYTHON, "-c", BARE_READER, app, str(count)],
-                    True,
                 ),
-                ("wsdiag tail --json", [*tail_cmd, "--json", "--count", str(count)], True),
-                ("wsdiag tail (console)", [*tail_cmd, "--count", str(count)], False),
+                ("wsdiag tail --json", [*tail_cmd, "--json", "--count", str(count)]),
+                ("wsdiag tail (console)", [*tail_cmd, "--count", str(count)]),
             ]
             if node:
                 readers.insert(
-                    1, ("node ws client", ["node", "-e", NODE_READER, app, str(count), node], True)
+                    1, ("node ws client", ["node", "-e", NODE_READER, app, str(count), node])
                 )
             baseline = None
-            for label, command, ordered in readers:
-                run = time_reader(command, server, count, check_order=ordered)
+            for label, command in readers:
+                run = time_reader(command, server, count)
                 baseline = baseline or run.events_per_s
                 lost = (
                     ""
@@ -274,7 +273,7 @@ def _tail_memory() -> None:
         with burst_server(count, 100) as server:
             url = f"ws://127.0.0.1:{server.port}"
             command = [PYTHON, "-m", "wsdiag", "tail", url, "bench", "--key", "k", "--json"]
-            run = time_reader([*command, "--count", str(count)], server, count, check_order=True)
+            run = time_reader([*command, "--count", str(count)], server, count)
         peaks.append(run.peak_rss_mb or 0.0)
         ok = run.received == count and run.in_order
         print(

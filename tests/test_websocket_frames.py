@@ -65,6 +65,45 @@ def test_a_frame_split_across_reads_waits_for_its_end(
     assert reader.read(2.0) == [(OPCODE_TEXT, b'{"event":"x"}')]
 
 
+def test_a_stream_split_anywhere_reads_the_same_frames() -> None:
+    """Whole text frames are cut by a shortcut, everything else by the general path: split
+    between two reads at every byte, a mixed stream still comes out frame for frame."""
+    stream = [
+        frame(OPCODE_TEXT, b"a" * 3),
+        frame(OPCODE_TEXT, b"b" * 125),
+        frame(OPCODE_TEXT, b"c" * 126),  # a 16-bit length
+        frame(OPCODE_TEXT, b"d" * 300),
+        frame(OPCODE_TEXT, b"masked", mask=b"\x01\x02\x03\x04"),
+        frame(OPCODE_TEXT, b"frag", fin=False),
+        frame(OPCODE_PING, b"p"),
+        frame(0x0, b"ment"),
+        frame(OPCODE_BINARY, b"\x00\x01"),
+        frame(OPCODE_TEXT, b""),
+    ]
+    expected = [
+        (OPCODE_TEXT, b"a" * 3),
+        (OPCODE_TEXT, b"b" * 125),
+        (OPCODE_TEXT, b"c" * 126),
+        (OPCODE_TEXT, b"d" * 300),
+        (OPCODE_TEXT, b"masked"),
+        (OPCODE_PING, b"p"),
+        (OPCODE_TEXT, b"fragment"),
+        (OPCODE_BINARY, b"\x00\x01"),
+        (OPCODE_TEXT, b""),
+    ]
+    data = b"".join(stream)
+    for cut in range(len(data) + 1):
+        server, client = socket.socketpair()
+        with server, client:
+            reader = FrameReader(client)
+            server.sendall(data[:cut])
+            got = reader.read(0.5) if cut else []
+            server.sendall(data[cut:])
+            while len(got) < len(expected):
+                got += reader.read(2.0)
+            assert got == expected, f"split at byte {cut}"
+
+
 def test_fragments_are_joined_with_control_frames_in_between(
     pair: tuple[socket.socket, FrameReader],
 ) -> None:
@@ -101,6 +140,7 @@ def test_close_frames_and_dropped_connections(pair: tuple[socket.socket, FrameRe
         frame(OPCODE_PING, b"x", fin=False),
         frame(0x3, b"reserved opcode"),
         frame(OPCODE_TEXT, b"a", fin=False) + frame(OPCODE_TEXT, b"b"),
+        frame(OPCODE_TEXT, b"a", fin=False) + frame(OPCODE_TEXT, b"a whole text frame"),
         bytes([0x81, 127]) + (2**40).to_bytes(8, "big"),  # a terabyte frame: refused, not buffered
     ],
 )

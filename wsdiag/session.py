@@ -137,15 +137,24 @@ class PusherSession:
             return None
         now = time.monotonic()
         events: list[Event] = []
+        texts: list[str] = []  # consecutive text frames go to the client in one call
+        tracing = trace.enabled()
         for opcode, payload in frames:
-            events += self._feed(opcode, payload, now)
+            if opcode == OPCODE_TEXT:
+                text = payload.decode("utf-8", "replace")
+                if tracing:
+                    trace.trace("<<", self.label, text if len(text) <= 2000 else text[:2000] + "…")
+                texts.append(text)
+                continue
+            if texts:
+                events += self.client.receive_texts(texts, now)
+                texts = []
+            events += self._control_or_binary(opcode, payload, now)
+        if texts:
+            events += self.client.receive_texts(texts, now)
         return events
 
-    def _feed(self, opcode: int, payload: bytes, now: float) -> list[Event]:
-        if opcode == OPCODE_TEXT:
-            text = payload.decode("utf-8", "replace")
-            trace.trace("<<", self.label, text if len(text) <= 2000 else text[:2000] + "…")
-            return self.client.receive_text(text, now)
+    def _control_or_binary(self, opcode: int, payload: bytes, now: float) -> list[Event]:
         if opcode == OPCODE_CLOSE:
             code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
             reason = payload[2:].decode("utf-8", "replace")

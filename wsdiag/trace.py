@@ -46,6 +46,11 @@ def enable(stream: TextIO | None = None) -> None:
     _state.t0 = time.monotonic()
 
 
+def enabled() -> bool:
+    """Whether ``--debug`` is on: a hot loop asks once instead of building each line."""
+    return _state.stream is not None
+
+
 def add_secret(value: str | None) -> None:
     """Register a value that must never be traced (the app secret, auth header values)."""
     if value and len(value) >= 4:

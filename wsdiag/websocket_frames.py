@@ -21,6 +21,7 @@ OPCODE_BINARY = 0x2
 OPCODE_CLOSE = 0x8
 OPCODE_PING = 0x9
 OPCODE_PONG = 0xA
+FINAL_TEXT = 0x80 | OPCODE_TEXT  # the first byte of a whole text frame
 READ_SIZE = 256 * 1024
 MAX_MESSAGE = 64 * 1024 * 1024  # a Pusher message is KBs; refuse to buffer without bound
 _QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
@@ -137,8 +138,21 @@ class FrameReader:
     def _cut(self, frames: list[Frame]) -> int:
         """Append the complete frames at the start of the buffer; how many bytes they took."""
         buffer = self._buffer
+        available = len(buffer)
         offset = 0
         while True:
+            # A burst is whole, unmasked text frames: cut those without the general path.
+            if available - offset >= 4 and buffer[offset] == FINAL_TEXT and not self._fragments:
+                second = buffer[offset + 1]  # no mask bit, a 7- or 16-bit length
+                head = 2 if second < 126 else 4 if second == 126 else 0
+                if head:
+                    size = second if head == 2 else (buffer[offset + 2] << 8) | buffer[offset + 3]
+                    end = offset + head + size
+                    if end > available:
+                        break
+                    frames.append((OPCODE_TEXT, bytes(buffer[offset + head : end])))
+                    offset = end
+                    continue
             header = self._header(offset)
             if header is None:
                 break

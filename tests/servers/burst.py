@@ -14,7 +14,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -34,10 +34,17 @@ def _frame(payload: bytes) -> bytes:
     return head + payload
 
 
-def _event(seq: int, pad: str) -> bytes:
-    data = json.dumps({"seq": seq, "pad": pad}, separators=(",", ":"))
-    message = {"event": "tick", "channel": CHANNEL, "data": data}
-    return _frame(json.dumps(message, separators=(",", ":")).encode())
+def _event_maker(pad: str) -> Callable[[int], bytes]:
+    """The frame of event ``seq``: the JSON that ``json.dumps`` would write, put together from
+    a template, so the server spends little CPU per event beside the reader it is timing
+    (benchmarks run both on one machine)."""
+    head = f'{{"event":"tick","channel":"{CHANNEL}","data":"{{\\"seq\\":'.encode()
+    tail = f',\\"pad\\":\\"{pad}\\"}}"}}'.encode()
+
+    def event(seq: int) -> bytes:
+        return _frame(head + str(seq).encode() + tail)
+
+    return event
 
 
 def _read_client_frame(sock: socket.socket, buffer: bytearray) -> bytes:
@@ -71,7 +78,7 @@ def burst_server(count: int, payload_bytes: int) -> Iterator[BurstServer]:
     """Serves each connection: handshake, subscription, then ``count`` events."""
     listener = socket.create_server(("127.0.0.1", 0))
     server = BurstServer(listener.getsockname()[1], [])
-    pad = "x" * max(0, payload_bytes - 60)
+    event = _event_maker("x" * max(0, payload_bytes - 60))
 
     def serve(conn: socket.socket) -> None:
         with conn:
@@ -106,7 +113,7 @@ def burst_server(count: int, payload_bytes: int) -> Iterator[BurstServer]:
             try:
                 for start in range(0, count, CHUNK):
                     end = min(count, start + CHUNK)
-                    conn.sendall(b"".join(_event(seq, pad) for seq in range(start, end)))
+                    conn.sendall(b"".join(map(event, range(start, end))))
                 conn.recv(1)  # hold the connection until the reader leaves
             except OSError:
                 pass

@@ -255,6 +255,9 @@ class TailSession:
             self._received_at = time.time()
             try:
                 for event in events:
+                    if type(event) is protocol.Message:  # most of a burst: skip the dispatch
+                        self._handle(event.event)
+                        continue
                     delay = self._on(event)
                     if not isinstance(delay, _KeepListening):
                         return delay
@@ -323,7 +326,11 @@ class TailSession:
 
     def _handle(self, event: PusherEvent) -> None:
         name, channel, data = event.event, event.channel, event.data
-        if name == "pusher_internal:member_added":
+        if not name.startswith(("pusher:", "pusher_internal:")):  # an app event: the burst path
+            patterns = self.options.event_patterns
+            if channel and (not patterns or event_matches(name, patterns)):
+                self._app_event(event, channel)
+        elif name == "pusher_internal:member_added":
             self._emit(Observed.MEMBER_ADDED, channel=channel, user_id=_user_id(data), data=data)
         elif name == "pusher_internal:member_removed":
             self._emit(Observed.MEMBER_REMOVED, channel=channel, user_id=_user_id(data))
@@ -332,10 +339,7 @@ class TailSession:
             user = _as_object(info.get("user_data")) if isinstance(info, dict) else None
             user_id = user.get("id") if isinstance(user, dict) else None
             self._emit(Observed.STATE, state="signed_in", message=f"signed in as user {user_id}")
-        elif name.startswith(("pusher:", "pusher_internal:")):
-            return  # cache_miss, subscription_count: protocol chatter
-        elif channel and event_matches(name, self.options.event_patterns):
-            self._app_event(event, channel)
+        # anything else (cache_miss, subscription_count) is protocol chatter
 
     def _app_event(self, event: PusherEvent, channel: str) -> None:
         name, data, data_json = event.event, event.data, event.data_json
@@ -353,15 +357,18 @@ class TailSession:
                 except DecryptError as exc:
                     self._emit(Observed.WARNING, channel=channel, event=name, message=str(exc))
                     return
-        self._emit(
+        observed = TailEvent(
             Observed.EVENT,
-            channel=channel,
-            event=name,
-            data=data,
+            self._received_at or time.time(),
+            channel,
+            name,
+            data,
+            event.user_id,
             size=len(event.raw),
-            user_id=event.user_id,
             data_json=data_json,
         )
+        self.summary.count_event(channel, name, observed.received_at)
+        self.sink(observed)
         if self.options.count is not None and self.summary.total >= self.options.count:
             raise _Stop
 

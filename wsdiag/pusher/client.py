@@ -19,6 +19,7 @@ with ``pusher:pong``; after a close the code decides what to do next.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -80,7 +81,7 @@ class Pong:
     rtt_s: float | None  # from the ping this client sent; None for an unasked pong
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per event of a burst: slotted, not frozen (see PusherEvent)
 class Message:
     """Any other frame: an app event, presence changes, protocol chatter."""
 
@@ -165,16 +166,30 @@ class PusherClient:
 
     def receive_text(self, text: str, now: float) -> list[Event]:
         """One text frame from the server."""
+        return self.receive_texts((text,), now)
+
+    def receive_texts(self, texts: Iterable[str], now: float) -> list[Event]:
+        """The text frames one read brought, in order: a burst costs one call, not one per
+        frame, and an app event (a name not starting with "pusher") goes straight through."""
         self._last_heard = now
-        try:
-            event = parse_frame(text)
-        except FrameError as exc:
+        events: list[Event] = []
+        for text in texts:
+            try:
+                event = parse_frame(text)
+            except FrameError as exc:
+                if self.state is State.CONNECTING:
+                    events += self._handshake_failed(None, f"bad frame: {exc}", bad_frame=True)
+                else:
+                    events.append(BadFrame(str(exc)))
+                continue
             if self.state is State.CONNECTING:
-                return self._handshake_failed(None, f"bad frame: {exc}", bad_frame=True)
-            return [BadFrame(str(exc))]
-        if self.state is State.CONNECTING:
-            return self._handshake(event)
-        return self._connected_event(event, now)
+                events += self._handshake(event)
+            elif event.event.startswith("pusher"):
+                events += self._connected_event(event, now)
+            else:
+                self._pong_due = None  # any frame proves the connection alive
+                events.append(Message(event))
+        return events
 
     def receive_bad_frame(self, message: str, now: float) -> list[Event]:
         """A frame that is not a Pusher text frame (binary, invalid WebSocket framing)."""

@@ -23,7 +23,9 @@ class FrameError(ValueError):
     """The server sent something that is not a Pusher frame; the message says what."""
 
 
-@dataclass(frozen=True)
+# Slotted, not frozen: tail builds one per event of a burst, and a frozen dataclass's
+# __init__ (object.__setattr__ per field) costs several times a slotted one (issue 13).
+@dataclass(slots=True)
 class PusherEvent:
     event: str
     channel: str | None
@@ -51,14 +53,20 @@ def connection_path(key: str, version: str, prefix: str = "") -> str:
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
+_JSON_OPENERS = frozenset('{["')
+
+
 def _json_value(text: str) -> Any:
-    start = 0
-    if text[:1].isspace():
-        start = len(text) - len(text.lstrip())
     try:
-        value, end = _scan(text, start)
+        value, end = _scan(text, 0)
     except StopIteration as stop:
-        raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+        start = len(text) - len(text.lstrip())
+        if not start:
+            raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+        try:  # the value after leading whitespace
+            value, end = _scan(text, start)
+        except StopIteration as again:
+            raise json.JSONDecodeError("Expecting value", text, again.value) from None
     if end != len(text) and text[end:].strip():
         raise json.JSONDecodeError("Extra data", text, end)
     return value
@@ -81,18 +89,23 @@ def parse_frame(text: str) -> PusherEvent:
     data = message.get("data")
     decoded = decode_data(data)
     return PusherEvent(
-        event=event,
-        channel=channel,
-        data=decoded,
-        raw=text,
-        user_id=str(user_id) if user_id is not None else None,
-        data_json=data if decoded is not data and isinstance(data, str) else None,
+        event,
+        channel,
+        decoded,
+        text,
+        None if user_id is None else str(user_id),
+        data if decoded is not data and isinstance(data, str) else None,
     )
 
 
 def decode_data(data: Any) -> Any:
     """Decode a double-encoded JSON string; anything else stays as it is."""
     if isinstance(data, str):
+        if data[:1] in _JSON_OPENERS:  # the common case, without copying the text to strip it
+            try:
+                return _json_value(data)
+            except ValueError:
+                return data
         stripped = data.strip()
         if stripped[:1] in ("{", "[", '"') or stripped in ("true", "false", "null"):
             try:
