@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.processes import ENV, ROOT
 from tests.servers.burst import BurstServer, burst_server
 
-ROOT = Path(__file__).resolve().parents[1]
 __all__ = ["BurstServer", "burst_server"]
 
 
@@ -87,8 +87,7 @@ def time_reader(command: list[str], server: BurstServer, count: int) -> Run:
     regular expression per chunk: the harness shares the machine with the reader it times,
     and parsing every line in Python here would cap the fastest readers (it capped node's).
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHER_", "WSDIAG_"))}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
     assert process.stdout is not None
     fd = process.stdout.fileno()
     received, in_order, last, reads, peak = 0, True, time.perf_counter(), 0, 0.0

@@ -24,7 +24,6 @@ behaviour, and a slow CI machine must not fail the build.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -33,9 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
-ENV = {k: v for k, v in os.environ.items() if not k.startswith(("PUSHER_", "WSDIAG_"))}
+from benchmarks.processes import ENV, PYTHON, ROOT, compile_bytecode
 
 
 def timed(command: Sequence[str], env: dict[str, str] | None = None) -> float:
@@ -286,6 +283,7 @@ SECTIONS = {"startup": startup, "answer": answer, "tail": tail}
 
 
 if __name__ == "__main__":
+    compile_bytecode()
     for name in sys.argv[1:] or list(SECTIONS):
         SECTIONS[name]()
         print()
