@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from wsdiag.checks import CheckOptions
 from wsdiag.credentials import Credentials
+from wsdiag.records import record
 from wsdiag.target import Endpoint, Target
 
 SUPPORTED, UNSUPPORTED, UNKNOWN = "supported", "not supported", "unknown"
@@ -32,14 +33,14 @@ KNOWN_LIMITS = {  # what the documentation of each says, to compare with what wa
 }
 
 
-@dataclass(frozen=True)
+@record
 class Capability:
     name: str
     status: str  # supported, not supported, unknown
     detail: str
 
 
-@dataclass(frozen=True)
+@record
 class Limit:
     name: str
     value: int | None  # the largest accepted; None when not found

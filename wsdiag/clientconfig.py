@@ -9,16 +9,16 @@ own names, and the JavaScript to paste. Nothing works from here: no snippet.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from wsdiag.models import ClientConfig
+from wsdiag.records import record
 from wsdiag.target import Endpoint, Target
 
 CLIENTS = ("pusher-js", "laravel-echo")
 KEY_PLACEHOLDER = "YOUR_APP_KEY"
 
 
-@dataclass(frozen=True)
+@record
 class PathFacts:
     """What the check found, as the client configuration needs it."""
 

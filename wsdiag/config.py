@@ -26,9 +26,11 @@ import re
 import stat
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
+
+from wsdiag.records import record
 
 # Profile key → the PUSHER_* name it stands for (target is wsdiag's own).
 PROFILE_KEYS = {
@@ -59,7 +61,7 @@ def default_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "wsdiag" / "config.toml"
 
 
-@dataclass(frozen=True)
+@record
 class Profile:
     name: str
     values: dict[str, str] = field(default_factory=dict)
@@ -122,7 +124,7 @@ def profile_environment(profile: Profile) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
+@record
 class ProfileChange:
     """What ``write_profile`` did: ``action`` is created, updated or replaced."""
 

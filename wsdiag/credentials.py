@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from wsdiag.pusher.signing import mask_secret
+from wsdiag.records import record
 
 ENV_NAMES = (
     "PUSHER_APP_ID",
@@ -60,7 +60,7 @@ class CredentialsError(ValueError):
     """Credentials that cannot work; the message says what to change."""
 
 
-@dataclass(frozen=True)
+@record
 class Credentials:
     app_id: str | None = None
     key: str | None = None

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wsdiag.models import Stopwatch
+from wsdiag.records import record
 
 if TYPE_CHECKING:
     from wsdiag.proxy import Proxy
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 ATTEMPT_DELAY_S = 0.25
 
 
-@dataclass(frozen=True)
+@record
 class Attempt:
     """One TCP connect attempt of a dial: the address and what happened (None: it won)."""
 

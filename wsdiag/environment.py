@@ -12,11 +12,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TextIO
 
+from wsdiag.records import record
 
-@dataclass(frozen=True)
+
+@record
 class Environment:
     environ: Mapping[str, str] = field(default_factory=dict)
     stdin: TextIO | None = None  # None: the process's (read at use, so CliRunner's applies)

@@ -17,17 +17,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Literal
 
 from wsdiag.models import ErrorKind, Status
+from wsdiag.records import record
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 Speaks = Literal["tls", "plain", "unreachable"]
 Probe = Callable[[str, int], Speaks]
 
 
-@dataclass(frozen=True)
+@record
 class Endpoint:
     """One of the three views: where it points, and the variables that said so."""
 
@@ -43,7 +43,7 @@ class Endpoint:
         return f"{scheme}{self.host or '?'}:{self.port or '?'}"
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     status: Status
     summary: str

@@ -13,11 +13,11 @@ import socket
 import ssl
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from wsdiag.dialer import dial
 from wsdiag.models import Stopwatch
+from wsdiag.records import record
 
 if TYPE_CHECKING:
     from wsdiag.proxy import Proxy
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 MAX_BODY = 1_000_000  # an API or auth reply is small; never read an endless body
 
 
-@dataclass(frozen=True)
+@record
 class HttpReply:
     status: int
     reason: str

@@ -10,11 +10,11 @@ shell completion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from wsdiag.models import ErrorKind
 from wsdiag.pusher.codes import Reconnect, explain_code, known_codes
+from wsdiag.records import record
 
 TopicType = Literal["close_code", "close_code_range", "http_status", "error_kind"]
 
@@ -28,7 +28,7 @@ CLIENT_SHOULD: dict[Reconnect, str] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Explanation:
     topic: str  # "close code 4001", "HTTP API status 401", "error kind tcp_filtered"
     title: str

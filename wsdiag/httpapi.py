@@ -13,7 +13,7 @@ import http.client
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from wsdiag import trace
@@ -24,6 +24,7 @@ from wsdiag.exchange import http_exchange
 from wsdiag.models import ErrorKind, Phase, Stopwatch
 from wsdiag.proxy import Proxy
 from wsdiag.pusher.signing import sign_api_request
+from wsdiag.records import record
 from wsdiag.target import Endpoint
 from wsdiag.transport import tls_context
 
@@ -37,7 +38,7 @@ class ApiError(Exception):
         self.phases = phases
 
 
-@dataclass(frozen=True)
+@record
 class ApiResponse:
     method: str
     path: str  # without the query: the query carries the signature

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from wsdiag.records import record
+
 
 class Status(StrEnum):
     OK = "ok"
@@ -138,7 +140,7 @@ class ErrorKind(StrEnum):
 SUMMING_KINDS = frozenset({ErrorKind.TCP_PORT_443_BLOCKED})
 
 
-@dataclass(frozen=True)
+@record
 class Phase:
     """One named, timed step inside a stage (``dns``, ``connect``, ``handshake`` …)."""
 
@@ -152,7 +154,7 @@ class Phase:
 # ``details`` (issue 9), it reads these.
 
 
-@dataclass(frozen=True)
+@record
 class Resolved:
     """resolve: the addresses clients would connect to, in answer order."""
 
@@ -160,7 +162,7 @@ class Resolved:
     addresses: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Probed:
     """reach: one TCP connect (or proxy tunnel) to one address and port."""
 
@@ -173,7 +175,7 @@ class Probed:
         return "ipv6" if ":" in self.address else "ipv4"
 
 
-@dataclass(frozen=True)
+@record
 class Handshake:
     """websocket: the Pusher handshake's result."""
 
@@ -184,7 +186,7 @@ class Handshake:
     transport: str = "ws"  # pusher-js's name of what carried it: ws, xhr_streaming, xhr_polling
 
 
-@dataclass(frozen=True)
+@record
 class Latency:
     """ping, delivery: round trips or end-to-end times, in ms."""
 
@@ -196,7 +198,7 @@ class Latency:
 Outcome = Resolved | Probed | Handshake | Latency
 
 
-@dataclass(frozen=True)
+@record
 class StageResult:
     """What one stage found about one subject (a host, an address, a path).
 
@@ -229,7 +231,7 @@ class StageResult:
         return self.status is Status.FAIL
 
 
-@dataclass(frozen=True)
+@record
 class ClientConfig:
     """``check --client``: the client's options that work from here, and the code to paste."""
 
@@ -238,7 +240,7 @@ class ClientConfig:
     snippet: str
 
 
-@dataclass(frozen=True)
+@record
 class PathSummary:
     """``check --compare-direct``: one path (through the proxy, or direct) in a line."""
 

@@ -18,10 +18,11 @@ import os
 import socket
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from urllib.parse import unquote, urlsplit
 
 from wsdiag.models import ErrorKind
+from wsdiag.records import record
 from wsdiag.target import masked_url
 
 REPLY_LIMIT = 16384  # a CONNECT reply head is small; a proxy's error page is cut here
@@ -31,7 +32,7 @@ class ProxySettingError(ValueError):
     """A proxy URL that cannot be used (a usage error)."""
 
 
-@dataclass(frozen=True)
+@record
 class Proxy:
     host: str
     port: int

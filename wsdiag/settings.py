@@ -11,11 +11,11 @@ beyond reading the env file.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from wsdiag.config import Profile
 from wsdiag.credentials import Credentials, read_env_file
 from wsdiag.pusher.signing import mask_secret
+from wsdiag.records import record
 from wsdiag.target import Target, parse_target
 
 # (setting, its flag or None, its PUSHER_* name, its profile key)
@@ -65,7 +65,7 @@ def env_names(setting: str, primary: str, values: Mapping[str, str]) -> tuple[st
     return (primary, *aliases)
 
 
-@dataclass(frozen=True)
+@record
 class Setting:
     name: str
     value: str | None
@@ -77,7 +77,7 @@ class Setting:
         return mask_secret(self.value) if self.name in _SECRETS else self.value
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     """The resolved settings of one run (``items`` in the order ``config show`` prints)."""
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from urllib.parse import quote, unquote, urlsplit
+
+from wsdiag.records import record
 
 PUBLIC_CLUSTERS: dict[str, str] = {
     "mt1": "N. Virginia",
@@ -51,7 +53,7 @@ class TargetError(ValueError):
     """The target cannot be understood; the message says what to type instead."""
 
 
-@dataclass(frozen=True)
+@record
 class Endpoint:
     """One host and port spoken to with or without TLS."""
 
@@ -84,7 +86,7 @@ class Endpoint:
         return f"{host}:{self.port}"
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """Every host and port wsdiag should look at for one Pusher app.
 

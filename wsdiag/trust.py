@@ -28,8 +28,9 @@ import re
 import ssl
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
+
+from wsdiag.records import record
 
 DEFAULT_ALPN = ("http/1.1",)
 # OpenSSL finds certificates in a directory only under their subject hash (c_rehash).
@@ -46,7 +47,7 @@ class Origin(StrEnum):
     CERTIFI = "certifi"
 
 
-@dataclass(frozen=True)
+@record
 class CaSource:
     """The CAs to trust: a PEM file and/or a hashed directory, and the setting that named them.
 

@@ -14,11 +14,12 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from wsdiag.models import Latency, Report, Stage, StageResult, Status
+from wsdiag.records import record
 
 STRIP = 40  # runs kept for the dashboard's strips
 
 
-@dataclass(frozen=True)
+@record
 class Run:
     number: int
     started_at: float  # wall clock

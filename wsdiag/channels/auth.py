@@ -17,7 +17,6 @@ import re
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wsdiag import trace
@@ -28,6 +27,7 @@ from wsdiag.pusher.signing import (
     presence_channel_data,
     sign_channel,
 )
+from wsdiag.records import record
 from wsdiag.target import masked_url
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class AuthError(Exception):
         self.details = details
 
 
-@dataclass(frozen=True)
+@record
 class ChannelAuth:
     """What goes into ``pusher:subscribe`` besides the channel name."""
 
@@ -65,7 +65,7 @@ def is_presence(channel: str) -> bool:
     return channel.startswith("presence-")
 
 
-@dataclass(frozen=True)
+@record
 class LocalAuthorizer:
     key: str
     secret: str
@@ -77,7 +77,7 @@ class LocalAuthorizer:
         return ChannelAuth(sign_channel(self.key, self.secret, socket_id, channel, data), data)
 
 
-@dataclass(frozen=True)
+@record
 class EndpointAuthorizer:
     """The app's auth endpoint (``/broadcasting/auth`` in Laravel, ``/pusher/auth`` often)."""
 

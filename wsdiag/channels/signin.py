@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from wsdiag.channels.auth import AuthError, post_form
 from wsdiag.models import ErrorKind
 from wsdiag.pusher.signing import sign_user
+from wsdiag.records import record
 from wsdiag.target import masked_url
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class UserSigner(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@record
 class LocalSigner:
     key: str
     secret: str
@@ -59,7 +59,7 @@ class LocalSigner:
         return sign_user(self.key, self.secret, socket_id, self.user_data), self.user_data
 
 
-@dataclass(frozen=True)
+@record
 class EndpointSigner:
     """The app's user-auth endpoint (pusher-js ``userAuthentication``: POST ``socket_id``)."""
 

@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, Protocol
 
 from wsdiag.channels.auth import AuthError, ChannelAuth, needs_auth
@@ -27,6 +27,7 @@ from wsdiag.models import Handshake, StageResult, Status
 from wsdiag.pusher import client as protocol
 from wsdiag.pusher.codes import explain_code
 from wsdiag.pusher.frames import PusherEvent, signin_frame
+from wsdiag.records import record
 from wsdiag.session import PusherSession
 from wsdiag.target import Target
 
@@ -45,7 +46,7 @@ class Authorizer(Protocol):
     def authorize(self, socket_id: str, channel: str) -> ChannelAuth: ...
 
 
-@dataclass(frozen=True)
+@record
 class TailOptions:
     channels: tuple[str, ...]
     authorizer: Authorizer | None = None

@@ -8,8 +8,10 @@ and ``wsdiag.checks.runner`` turns them into ``ErrorKind.INTERNAL`` records.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
+
+from wsdiag.records import record
 
 if TYPE_CHECKING:
     import ssl
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from wsdiag.proxy import Proxy
 
 
-@dataclass(frozen=True)
+@record
 class CheckOptions:
     """Knobs shared by every stage; the CLI fills them from flags."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from wsdiag.channels.encryption import encrypt_data, is_encrypted
@@ -21,6 +21,7 @@ from wsdiag.credentials import Credentials
 from wsdiag.httpapi import ApiError, ApiResponse, api_request
 from wsdiag.models import ErrorKind, Stage, StageResult, Status
 from wsdiag.pusher.signing import mask_secret, validate_channel_name, validate_event_name
+from wsdiag.records import record
 from wsdiag.target import Target
 
 MAX_CHANNELS = 100
@@ -30,7 +31,7 @@ SKEW_WARN_S = 30
 SKEW_FAIL_S = 600  # the API rejects timestamps further off than this
 
 
-@dataclass(frozen=True)
+@record
 class OutgoingEvent:
     """One event to publish, as the batch API takes it."""
 

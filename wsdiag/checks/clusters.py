@@ -11,14 +11,15 @@ slowest cluster's time, not the sum, and Ctrl-C exits at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from wsdiag.checks import CheckOptions
 from wsdiag.models import ErrorKind, Handshake, Latency, Stage, StageResult, Status
+from wsdiag.records import record
 from wsdiag.target import PLACEHOLDER_KEY, PUBLIC_CLUSTERS, cluster_target
 
 
-@dataclass(frozen=True)
+@record
 class ClusterResult:
     """One cluster's probe: its stage records, and what they say about reach and the key."""
 

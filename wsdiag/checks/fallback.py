@@ -40,6 +40,7 @@ from wsdiag.pusher.fallback import (
     new_session,
     receive_path,
 )
+from wsdiag.records import record
 from wsdiag.target import PLACEHOLDER_KEY, Endpoint, Target
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ MAX_POLLS = 4  # open, then the handshake; a few more for servers that send hear
 _HEADERS = ("server", "via", "content-type", "x-powered-by")
 
 
-@dataclass(frozen=True)
+@record
 class _Where:
     """What both transports share: where to connect, as whom, and by when."""
 

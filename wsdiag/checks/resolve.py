@@ -33,6 +33,7 @@ from wsdiag.checks import CheckOptions
 from wsdiag.classify import endpoint_label
 from wsdiag.concurrency import Pending
 from wsdiag.models import ErrorKind, Phase, Resolved, Stage, StageResult, Status
+from wsdiag.records import record
 from wsdiag.target import PUBLIC_CLUSTERS, is_ip_literal
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -70,7 +71,7 @@ class _Query:
     unreachable: list[tuple[str, OSError]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@record
 class _InUse:
     """The resolvers asked: ``chosen`` when the user named one with --resolver."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from wsdiag.checks import CheckOptions
@@ -28,6 +28,7 @@ from wsdiag.models import (
     StageResult,
     Status,
 )
+from wsdiag.records import record
 from wsdiag.target import Endpoint, Target
 
 ResultSink = Callable[[StageResult], None]
@@ -216,7 +217,7 @@ def usable_addresses(
     return [address for address in candidates if (address, port) in reachable]
 
 
-@dataclass(frozen=True)
+@record
 class WorkingPath:
     """A WebSocket path that connected, and the addresses a client may race on it."""
 

@@ -17,13 +17,14 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from wsdiag.checks import CheckOptions
 from wsdiag.models import ErrorKind, Status
 from wsdiag.pusher.client import Closed, Pong, ServerError
+from wsdiag.records import record
 from wsdiag.target import Endpoint
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class Ending(StrEnum):
     NOT_CONNECTED = "not_connected"  # the handshake failed
 
 
-@dataclass(frozen=True)
+@record
 class ConnectionLife:
     """How one of the three connections fared."""
 
@@ -64,7 +65,7 @@ class ConnectionLife:
         return self.ending in (Ending.CLOSED, Ending.SILENT)
 
 
-@dataclass(frozen=True)
+@record
 class SoakResult:
     """The verdict on the path: the idle timeout, whether pusher:ping helps, what to set."""
 

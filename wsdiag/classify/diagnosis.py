@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from wsdiag.models import ErrorKind
+from wsdiag.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Diagnosis:
     """A named failure: a short summary for the row, and the cause and fix for the reader."""
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -30,6 +29,7 @@ from wsdiag.cli.options import (
     server_options,
 )
 from wsdiag.models import Report
+from wsdiag.records import record
 
 if TYPE_CHECKING:
     from wsdiag.channels.signin import UserSigner
@@ -325,7 +325,7 @@ def _auth_headers(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return headers
 
 
-@dataclass(frozen=True)
+@record
 class AuthFlags:
     """How tail gets channel auth: the app's endpoint, or signing locally as this user."""
 

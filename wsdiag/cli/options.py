@@ -16,7 +16,6 @@ import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -27,6 +26,7 @@ from wsdiag.cli.complete import complete_profile
 from wsdiag.environment import Environment
 from wsdiag.exit_codes import ExitCode
 from wsdiag.models import Report, Status
+from wsdiag.records import record
 from wsdiag.target import Target, TargetError
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class FilePath(click.Path):
 # ------------------------------------------------------------------ the records
 
 
-@dataclass(frozen=True)
+@record
 class ServerFlags:
     profile: str | None = None
     config_path: str | None = None
@@ -72,14 +72,14 @@ class ServerFlags:
     key: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class CredentialFlags:
     app_id: str | None = None
     secret: str | None = None
     env_file: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class NetworkFlags:
     timeout: float = 5.0
     ca_bundle: str | None = None
@@ -88,13 +88,13 @@ class NetworkFlags:
     origin: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class CheckFlags:
     resolver: tuple[str, int] | None = None
     pings: int = 5
 
 
-@dataclass(frozen=True)
+@record
 class ReportFlags:
     as_json: bool = False
     junit: str | None = None

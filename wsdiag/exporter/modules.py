@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wsdiag.models import Stage
+from wsdiag.records import record
 
 DEFAULT = "default"
 _TRANSPORTS = ("ws", "wss", "xhr_streaming", "xhr_polling")
@@ -38,7 +38,7 @@ class ModuleError(ValueError):
     """A module that cannot be used; the message names the module and the setting."""
 
 
-@dataclass(frozen=True)
+@record
 class Module:
     name: str = DEFAULT
     target: str | None = None

@@ -12,18 +12,19 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from wsdiag.checks import CheckOptions
 from wsdiag.credentials import Credentials, CredentialsError
 from wsdiag.exporter.modules import Module, ModuleError
 from wsdiag.models import Report, Status
+from wsdiag.records import record
 from wsdiag.target import Target, TargetError
 
 CONFIG_FAILURE = ("config", "invalid_input")  # wsdiag_failure_info when nothing could be checked
 
 
-@dataclass(frozen=True)
+@record
 class ProbeOutcome:
     report: Report  # a copy: a probe that ran out of time keeps filling its own
     duration_s: float

@@ -18,7 +18,6 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TextIO
 from urllib.parse import parse_qs, urlsplit
@@ -34,13 +33,14 @@ from prometheus_client import (
 )
 
 from wsdiag.exporter.modules import DEFAULT, Module, ModuleError
+from wsdiag.records import record
 
 MARGIN_S = 0.5  # left of the scrape timeout for the answer itself, as blackbox_exporter does
 DEFAULT_BUDGET_S = 30.0  # a probe's time when the scraper sends no timeout header
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 
 
-@dataclass(frozen=True)
+@record
 class Answer:
     status: int
     content_type: str

@@ -35,6 +35,7 @@ from wsdiag.pusher.frames import (
     pong_frame,
     subscribe_frame,
 )
+from wsdiag.records import record
 
 ACTIVITY_TIMEOUT_S = 120.0  # pusher-js's activityTimeout
 PONG_TIMEOUT_S = 30.0  # pusher-js's pongTimeout
@@ -49,13 +50,13 @@ class State(StrEnum):
 # ------------------------------------------------------------------ events
 
 
-@dataclass(frozen=True)
+@record
 class Connected:
     socket_id: str
     activity_timeout: int | None  # what the server asked for, None when it sent none
 
 
-@dataclass(frozen=True)
+@record
 class HandshakeFailed:
     """No connection_established: a Pusher error/close code, or a frame that is not one."""
 
@@ -64,19 +65,19 @@ class HandshakeFailed:
     bad_frame: bool = False  # the server sent something that is not a Pusher handshake
 
 
-@dataclass(frozen=True)
+@record
 class Subscribed:
     channel: str
     data: Any  # presence: {"presence": {...}}
 
 
-@dataclass(frozen=True)
+@record
 class SubscriptionFailed:
     channel: str | None
     message: str
 
 
-@dataclass(frozen=True)
+@record
 class Pong:
     rtt_s: float | None  # from the ping this client sent; None for an unasked pong
 
@@ -88,7 +89,7 @@ class Message:
     event: PusherEvent
 
 
-@dataclass(frozen=True)
+@record
 class ServerError:
     """``pusher:error`` after the handshake (the connection stays open)."""
 
@@ -96,12 +97,12 @@ class ServerError:
     message: str
 
 
-@dataclass(frozen=True)
+@record
 class BadFrame:
     message: str
 
 
-@dataclass(frozen=True)
+@record
 class Closed:
     """The connection is over: by the server, by the path, or found dead by a missing pong."""
 

@@ -17,15 +17,15 @@ missing entry in the server's own app config on soketi (issue 9, defect 12).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from wsdiag.models import ErrorKind
+from wsdiag.records import record
 
 Reconnect = Literal["tls", "backoff", "immediately", "give_up"]
 
 
-@dataclass(frozen=True)
+@record
 class CodeInfo:
     code: int
     title: str

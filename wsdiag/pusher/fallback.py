@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from wsdiag.pusher.frames import CLIENT_NAME, PROTOCOL_VERSION
+from wsdiag.records import record
 
 HTTP_PATH = "/pusher"  # pusher-js's httpPath default
 STREAMING = "xhr_streaming"
@@ -32,28 +32,28 @@ MAX_LINE = 256 * 1024
 _SESSION_CHARS = "0123456789abcdefghijklmnopqrstuv"  # base 32, as pusher-js draws them
 
 
-@dataclass(frozen=True)
+@record
 class Open:
     hostname: str | None  # the server may move the session to another host
 
 
-@dataclass(frozen=True)
+@record
 class Messages:
     frames: tuple[str, ...]  # Pusher frames, each the text a WebSocket frame would carry
 
 
-@dataclass(frozen=True)
+@record
 class Heartbeat:
     pass
 
 
-@dataclass(frozen=True)
+@record
 class Close:
     code: int
     reason: str
 
 
-@dataclass(frozen=True)
+@record
 class Garbled:
     """A line that is no fallback frame: what it began with, for the report.
 

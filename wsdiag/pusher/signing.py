@@ -12,8 +12,9 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from wsdiag.records import record
 
 SOCKET_ID = re.compile(r"^\d+\.\d+$")
 CHANNEL_NAME = re.compile(r"^[-a-zA-Z0-9_=@,.;]+$")
@@ -67,7 +68,7 @@ def body_md5(body: bytes) -> str:
     return hashlib.md5(body).hexdigest()  # the protocol mandates MD5 here
 
 
-@dataclass(frozen=True)
+@record
 class SignedQuery:
     """An HTTP API query with its signature, and the exact string that was signed."""
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console, Group
@@ -27,6 +26,7 @@ from rich.text import Text
 
 from wsdiag import __version__
 from wsdiag.models import Report, Stage, StageResult, Status
+from wsdiag.records import record
 from wsdiag.render.text import (
     labelled,
     longest_line,
@@ -142,7 +142,7 @@ def _ms_cell(result: StageResult) -> str:
     return ms_text(result.elapsed_ms) if result.phases else ""
 
 
-@dataclass(frozen=True)
+@record
 class _Columns:
     """Column widths of the table; the result column takes what is left."""
 

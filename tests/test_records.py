@@ -1,0 +1,65 @@
+"""``@record`` behaves as ``dataclass(frozen=True)`` does, at a lower import cost."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from wsdiag.records import record
+
+
+@record
+class Point:
+    x: int
+    y: int = 0
+    tags: tuple[str, ...] = ()
+    note: str = dataclasses.field(default="", compare=False, repr=False)
+
+
+@record
+class Masked:
+    secret: str
+
+    def __repr__(self) -> str:
+        return "Masked(secret='…')"
+
+
+def test_fields_defaults_and_replace() -> None:
+    point = Point(1, tags=("a",))
+    assert (point.x, point.y, point.tags, point.note) == (1, 0, ("a",), "")
+    assert dataclasses.replace(point, y=5) == Point(1, 5, ("a",))
+    assert [f.name for f in dataclasses.fields(point)] == ["x", "y", "tags", "note"]
+    assert dataclasses.asdict(point) == {"x": 1, "y": 0, "tags": ("a",), "note": ""}
+
+
+def test_equality_and_hash_follow_the_compared_fields() -> None:
+    assert Point(1, 2) == Point(1, 2, note="other")  # note is compare=False
+    assert Point(1, 2) != Point(1, 3)
+    assert hash(Point(1, 2)) == hash(Point(1, 2, note="other"))
+    assert len({Point(1, 2), Point(1, 2), Point(2, 2)}) == 2
+    assert Point(1) != (1, 0, (), "")  # another type is never equal
+
+
+def test_repr_shows_repr_fields_and_a_class_repr_is_kept() -> None:
+    assert repr(Point(1, 2, note="hidden")) == "Point(x=1, y=2, tags=())"
+    assert repr(Masked("s3cret")) == "Masked(secret='…')"
+
+
+def test_fields_cannot_change_or_be_added_or_deleted() -> None:
+    point = Point(1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        point.x = 2  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        point.other = 1  # type: ignore[attr-defined]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del point.y  # type: ignore[misc]
+    assert point == Point(1)
+
+
+def test_match_args_as_dataclass() -> None:
+    match Point(3, 4):
+        case Point(x, y):
+            assert (x, y) == (3, 4)
+        case _:
+            pytest.fail("a record must match positionally")
