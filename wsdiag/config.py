@@ -24,7 +24,6 @@ import contextlib
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import field
 from pathlib import Path
@@ -77,6 +76,8 @@ def load_profile(path: Path, name: str | None, *, required: bool) -> Profile:
                 f"config file {path} does not exist (create it with `wsdiag config add`)"
             )
         return Profile(name or "default")
+    import tomllib  # only with a config file: most runs have none (issue 13)
+
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -176,6 +177,8 @@ def write_profile(
     Raises ``ConfigError`` — and leaves the file as it was — when the profile
     is invalid or the existing file is not TOML that wsdiag can edit safely.
     """
+    import tomllib
+
     import tomlkit
 
     if problems := profile_problems(name, values):

@@ -27,18 +27,20 @@ class _Tracer:
 
 _state = _Tracer()
 
+# Patterns, compiled on first use by re's cache (only a --debug run or a bundle redacts, and
+# compiling them at import cost every check 2 ms, issue 13).
 # "auth":"key:<64 hex>" in subscribe frames and auth replies; auth_signature=<hex> in API queries.
-_AUTH_VALUE = re.compile(r'("auth"\s*:\s*"[^":]*:)([0-9a-fA-F]{8,})(")')
-_QUERY_SIGNATURE = re.compile(r"(auth_signature=)([0-9a-fA-F]+)")
-_SHARED_SECRET = re.compile(r'("shared_secret"\s*:\s*")([^"]+)(")')  # encrypted channels' key
-_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)(@)")
-_BEARER = re.compile(r"(?i)(authorization:\s*\w+\s+)(\S+)")
-_COOKIE = re.compile(r"(?i)((?:cookie|x-csrf-token|x-xsrf-token):\s*)(.+)")
+_AUTH_VALUE = r'("auth"\s*:\s*"[^":]*:)([0-9a-fA-F]{8,})(")'
+_QUERY_SIGNATURE = r"(auth_signature=)([0-9a-fA-F]+)"
+_SHARED_SECRET = r'("shared_secret"\s*:\s*")([^"]+)(")'  # encrypted channels' key
+_URL_PASSWORD = r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)(@)"
+_BEARER = r"(?i)(authorization:\s*\w+\s+)(\S+)"
+_COOKIE = r"(?i)((?:cookie|x-csrf-token|x-xsrf-token):\s*)(.+)"
 # Header names whose values are credentials (Sec-WebSocket-Key is a nonce, shown as curl does).
-_CREDENTIAL_HEADER = re.compile(
+_CREDENTIAL_HEADER = (
     r"(?i)^(?:proxy-)?authorization$|cookie|token|secret|passw|session|api-?key|^x-auth"
 )
-_SCHEME = re.compile(r"^[A-Za-z][\w-]*\s+(?=\S)")  # "Bearer ", "Basic " before a credential
+_SCHEME = r"^[A-Za-z][\w-]*\s+(?=\S)"  # "Bearer ", "Basic " before a credential
 
 
 def enable(stream: TextIO | None = None) -> None:
@@ -58,12 +60,12 @@ def add_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
-    text = _AUTH_VALUE.sub(lambda m: m.group(1) + m.group(2)[:4] + "…" + m.group(3), text)
-    text = _QUERY_SIGNATURE.sub(lambda m: m.group(1) + m.group(2)[:4] + "…", text)
-    text = _SHARED_SECRET.sub(lambda m: m.group(1) + "…" + m.group(3), text)
-    text = _URL_PASSWORD.sub(lambda m: m.group(1) + "***" + m.group(3), text)
-    text = _BEARER.sub(lambda m: m.group(1) + "…", text)
-    text = _COOKIE.sub(lambda m: m.group(1) + "…", text)
+    text = re.sub(_AUTH_VALUE, lambda m: m.group(1) + m.group(2)[:4] + "…" + m.group(3), text)
+    text = re.sub(_QUERY_SIGNATURE, lambda m: m.group(1) + m.group(2)[:4] + "…", text)
+    text = re.sub(_SHARED_SECRET, lambda m: m.group(1) + "…" + m.group(3), text)
+    text = re.sub(_URL_PASSWORD, lambda m: m.group(1) + "***" + m.group(3), text)
+    text = re.sub(_BEARER, lambda m: m.group(1) + "…", text)
+    text = re.sub(_COOKIE, lambda m: m.group(1) + "…", text)
     for secret in sorted(_state.secrets, key=len, reverse=True):
         text = text.replace(secret, secret[:3] + "…")
     return text
@@ -100,8 +102,8 @@ def http_head(direction: str, channel: str, title: str, head: bytes) -> None:
 def mask_header(line: str) -> str:
     """``Name: value`` with the value masked when the name says it is a credential."""
     name, sep, value = line.partition(":")
-    if not sep or not _CREDENTIAL_HEADER.search(name.strip()):
+    if not sep or not re.search(_CREDENTIAL_HEADER, name.strip()):
         return line
     value = value.strip()
-    scheme = _SCHEME.match(value) if name.strip().lower().endswith("authorization") else None
+    scheme = re.match(_SCHEME, value) if name.strip().lower().endswith("authorization") else None
     return f"{name}: {scheme.group(0) if scheme else ''}…"
