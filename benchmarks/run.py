@@ -28,7 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +41,19 @@ def timed(command: Sequence[str], env: dict[str, str] | None = None) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def median_ms(fn: Callable[[], float], runs: int) -> float:
-    fn()  # warm the page cache and .pyc files
-    return statistics.median(fn() for _ in range(runs))
+Timed = tuple[Sequence[str], dict[str, str] | None]  # a command and its environment
+
+
+def side_by_side(commands: Sequence[Timed], runs: int) -> list[float]:
+    """Median wall ms of each command, run in turn round after round (A B C A B C …): a
+    noisy neighbour slows every command of a round alike, so the ratios hold."""
+    samples: list[list[float]] = [[] for _ in commands]
+    for round_number in range(runs + 1):
+        for taken, (command, env) in zip(samples, commands, strict=True):
+            wall = timed(command, env)
+            if round_number:  # the first round warms the page cache and .pyc files
+                taken.append(wall)
+    return [statistics.median(taken) for taken in samples]
 
 
 def row(label: str, value: float, baseline: float, unit: str = "ms") -> None:
@@ -51,24 +61,24 @@ def row(label: str, value: float, baseline: float, unit: str = "ms") -> None:
 
 
 def startup(runs: int = 15) -> None:
-    print(f"startup (median of {runs} runs; ratio to `python -c 'import click'`, the floor)")
-    click_floor = median_ms(lambda: timed([PYTHON, "-c", "import click"]), runs)
-    row('python -c "import click" (baseline)', click_floor, click_floor)
-    row("python -c pass", median_ms(lambda: timed([PYTHON, "-c", "pass"]), runs), click_floor)
+    print(f"startup (median of {runs} rounds; ratio to `python -c 'import click'`, the floor)")
     wsdiag = [PYTHON, "-m", "wsdiag"]
-    row("wsdiag --help", median_ms(lambda: timed([*wsdiag, "--help"]), runs), click_floor)
-    row("wsdiag --version", median_ms(lambda: timed([*wsdiag, "--version"]), runs), click_floor)
     complete = {
         **ENV,
         "_WSDIAG_COMPLETE": "bash_complete",
         "COMP_WORDS": "wsdiag ch",
         "COMP_CWORD": "1",
     }
-    row(
-        "wsdiag <TAB> (bash completion)",
-        median_ms(lambda: timed(wsdiag, complete), runs),
-        click_floor,
-    )
+    figures: list[tuple[str, Timed]] = [
+        ('python -c "import click" (baseline)', ([PYTHON, "-c", "import click"], None)),
+        ("python -c pass", ([PYTHON, "-c", "pass"], None)),
+        ("wsdiag --help", ([*wsdiag, "--help"], None)),
+        ("wsdiag --version", ([*wsdiag, "--version"], None)),
+        ("wsdiag <TAB> (bash completion)", (wsdiag, complete)),
+    ]
+    medians = side_by_side([command for _, command in figures], runs)
+    for (label, _), value in zip(figures, medians, strict=True):
+        row(label, value, medians[0])
 
 
 def _soketi() -> Any:
@@ -78,6 +88,8 @@ def _soketi() -> Any:
     return start_soketi()
 
 
+STACK_IMPORTS = "import click, ssl, socket, http.client, websocket, hashlib, hmac, json"
+
 BARE_HANDSHAKE = """
 import sys, websocket
 ws = websocket.create_connection(sys.argv[1], timeout=5)
@@ -86,42 +98,44 @@ print(ws.recv())
 
 
 def answer(runs: int = 10) -> None:
-    print(f"time to an answer against a local soketi (median of {runs}; ratio to bare handshake)")
+    print(f"time to an answer against a local soketi (median of {runs} rounds)")
     with _soketi() as server:
         url = f"{server.ws_url}/app/{server.key}?protocol=7&client=bench&version=0"
-        bare = median_ms(lambda: timed([PYTHON, "-c", BARE_HANDSHAKE, url]), runs)
-        row("websocket-client handshake only (baseline)", bare, bare)
-        http_get = [
-            "curl",
-            "-s",
-            "-o",
-            "/dev/null",
-            "--max-time",
-            "5",
-            f"http://{server.host}:{server.port}/",
-        ]
-        row(
-            "curl GET / (one HTTP request, no WebSocket)",
-            median_ms(lambda: timed(http_get), runs),
-            bare,
-        )
-        connect = [PYTHON, "-m", "wsdiag", "connect", server.ws_url, "--key", server.key, "--json"]
-        row(
-            "wsdiag connect (DNS, TCP, upgrade, Pusher)",
-            median_ms(lambda: timed(connect), runs),
-            bare,
-        )
-        check = [PYTHON, "-m", "wsdiag", "check", server.ws_url, "--key", server.key, "--json"]
-        row("wsdiag check (+ 5 pings)", median_ms(lambda: timed(check), runs), bare)
-        help_wall = median_ms(lambda: timed([PYTHON, "-m", "wsdiag", "--help"]), runs)
+        http_get = ["curl", "-s", "-o", "/dev/null", "--max-time", "5"]
+        http_get.append(f"http://{server.host}:{server.port}/")
+        wsdiag = [PYTHON, "-m", "wsdiag"]
+        connect = [*wsdiag, "connect", server.ws_url, "--key", server.key, "--json"]
+        check = [*wsdiag, "check", server.ws_url, "--key", server.key, "--json"]
         full = [*check, "--app-id", server.app_id, "--secret", server.secret]
-        print(f"check with credentials (median of {runs}; ratio to `wsdiag --help`)")
-        row("wsdiag --help (baseline)", help_wall, help_wall)
-        row(
-            "wsdiag check with credentials (every stage)",
-            median_ms(lambda: timed(full), runs),
-            help_wall,
+        figures: list[tuple[str, Timed]] = [
+            (
+                "websocket-client handshake only (baseline)",
+                ([PYTHON, "-c", BARE_HANDSHAKE, url], None),
+            ),
+            ("curl GET / (one HTTP request, no WebSocket)", (http_get, None)),
+            ("wsdiag connect (DNS, TCP, upgrade, Pusher)", (connect, None)),
+            ("wsdiag check (+ 5 pings)", (check, None)),
+            ("wsdiag --help", ([*wsdiag, "--help"], None)),
+            ("wsdiag check with credentials (every stage)", (full, None)),
+            # What any check pays before its own code: the interpreter, click and the
+            # modules the stack gives for sockets, TLS, HTTP, WebSocket, signing, JSON.
+            ("floor: python importing those modules", ([PYTHON, "-c", STACK_IMPORTS], None)),
+        ]
+        medians = dict(
+            zip(
+                [label for label, _ in figures],
+                side_by_side([command for _, command in figures], runs),
+                strict=True,
+            )
         )
+        bare = medians["websocket-client handshake only (baseline)"]
+        for label, _ in figures[:4]:
+            row(label, medians[label], bare)
+        print("check with credentials (same rounds; ratio to `wsdiag --help`)")
+        help_wall = medians["wsdiag --help"]
+        row("wsdiag --help (baseline)", help_wall, help_wall)
+        for label, _ in figures[5:]:
+            row(label, medians[label], help_wall)
         _latency_through_a_proxy(server)
     _ping_accuracy()
 
