@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -15,6 +16,11 @@ class Point:
     y: int = 0
     tags: tuple[str, ...] = ()
     note: str = dataclasses.field(default="", compare=False, repr=False)
+
+
+@record
+class Listed:
+    items: list[int] = dataclasses.field(default_factory=list)
 
 
 @record
@@ -31,6 +37,39 @@ def test_fields_defaults_and_replace() -> None:
     assert dataclasses.replace(point, y=5) == Point(1, 5, ("a",))
     assert [f.name for f in dataclasses.fields(point)] == ["x", "y", "tags", "note"]
     assert dataclasses.asdict(point) == {"x": 1, "y": 0, "tags": ("a",), "note": ""}
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        ((), {}, "missing required argument 'x'"),
+        ((1, 2, (), "", 5), {}, "takes 4 arguments but 5 were given"),
+        ((1,), {"x": 2}, "multiple values for 'x'"),
+        ((1,), {"colour": "red"}, "unexpected keyword arguments ['colour']"),
+    ],
+)
+def test_wrong_arguments_are_a_type_error(
+    args: tuple[object, ...], kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(TypeError, match=re.escape(message)):
+        Point(*args, **kwargs)
+
+
+def test_a_default_factory_makes_a_fresh_value_each_time() -> None:
+    first, second = Listed(), Listed()
+    first.items.append(1)
+    assert second.items == []
+
+
+def test_what_records_do_not_take_is_refused_at_once() -> None:
+    with pytest.raises(TypeError, match="use a dataclass"):
+
+        @record
+        class Later:
+            x: int
+
+            def __post_init__(self) -> None:
+                pass
 
 
 def test_equality_and_hash_follow_the_compared_fields() -> None:

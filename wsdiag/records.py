@@ -1,11 +1,15 @@
-"""``@record``: wsdiag's frozen records, at half the import cost of ``dataclass(frozen=True)``.
+"""``@record``: wsdiag's frozen records, at a tenth of the import cost of a frozen dataclass.
 
 A ``wsdiag check`` imports about sixty frozen records, and ``dataclass(frozen=True)`` compiles
-six methods for each with ``exec`` (about 0.8 ms a class, a fifth of check's own start-up,
-issue 13). A record is a dataclass that compiles only its ``__init__``; equality, hashing,
-``repr`` and the refusal to change a field are shared methods with the same behaviour: each
-field is set once, by ``__init__`` (or ``__post_init__``), and any later assignment or
-deletion raises ``FrozenInstanceError``. Type checkers see ``dataclass(frozen=True)`` (PEP 681).
+six methods for each with ``exec`` (about 0.8 ms a class: 39 ms, a fifth of check's own
+start-up, issue 13). A record is a dataclass that compiles nothing: ``__init__``, equality,
+hashing, ``repr`` and the refusal to change a field are shared methods that read the class's
+fields, with the same behaviour: arguments by position or name, defaults and default
+factories, each field set once by ``__init__`` and ``FrozenInstanceError`` on any later
+assignment or deletion. Type checkers see ``dataclass(frozen=True)`` (PEP 681).
+
+Not supported (a class that needs them stays a dataclass): ``InitVar``, ``kw_only``,
+``field(init=False)`` and ``__post_init__``.
 """
 
 from __future__ import annotations
@@ -14,28 +18,59 @@ import dataclasses
 from typing import Any, TypeVar, cast, dataclass_transform
 
 _Class = TypeVar("_Class", bound=type)
+_MISSING = dataclasses.MISSING
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def record(cls: _Class) -> _Class:
-    made: Any = dataclasses.dataclass(cls, eq=False, repr=False)
+    made: Any = dataclasses.dataclass(cls, init=False, eq=False, repr=False)
     every = dataclasses.fields(made)
+    if "__post_init__" in cls.__dict__ or any(f.kw_only or not f.init for f in every):
+        raise TypeError(f"{cls.__name__}: @record takes plain fields; use a dataclass")
+    made.__record_init__ = tuple((f.name, f.default, f.default_factory) for f in every)
     made.__record_compared__ = tuple(f.name for f in every if f.compare)
     made.__record_hashed__ = tuple(
         f.name for f in every if (f.compare if f.hash is None else f.hash)
     )
     made.__record_shown__ = tuple(f.name for f in every if f.repr)
     shared = {
+        "__init__": _init,
         "__eq__": _eq,
         "__hash__": _hash,
         "__repr__": _repr,
-        "__setattr__": _set_once,
+        "__setattr__": _refuse_assignment,
         "__delattr__": _refuse_delete,
     }
     for name, method in shared.items():
         if cls.__dict__.get(name) is None:  # a method of the class's own stays (as dataclass)
             setattr(made, name, method)
     return cast(_Class, made)
+
+
+def _init(self: Any, *args: Any, **kwargs: Any) -> None:
+    fields = self.__record_init__
+    if len(args) > len(fields):
+        raise TypeError(
+            f"{type(self).__name__}() takes {len(fields)} arguments but {len(args)} were given"
+        )
+    put, taken = object.__setattr__, 0
+    for position, (name, default, factory) in enumerate(fields):
+        if position < len(args):
+            if name in kwargs:
+                raise TypeError(f"{type(self).__name__}() got multiple values for {name!r}")
+            put(self, name, args[position])
+        elif name in kwargs:
+            put(self, name, kwargs[name])
+            taken += 1
+        elif default is not _MISSING:
+            put(self, name, default)
+        elif factory is not _MISSING:
+            put(self, name, factory())
+        else:
+            raise TypeError(f"{type(self).__name__}() missing required argument {name!r}")
+    if taken != len(kwargs):
+        unknown = sorted(kwargs.keys() - {name for name, _, _ in fields})
+        raise TypeError(f"{type(self).__name__}() got unexpected keyword arguments {unknown}")
 
 
 def _values(item: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
@@ -58,10 +93,8 @@ def _repr(self: Any) -> str:
     return f"{self.__class__.__qualname__}({shown})"
 
 
-def _set_once(self: Any, name: str, value: Any) -> None:
-    if name in self.__dict__ or name not in self.__dataclass_fields__:
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
-    object.__setattr__(self, name, value)
+def _refuse_assignment(self: Any, name: str, value: Any) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
 def _refuse_delete(self: Any, name: str) -> None:
