@@ -8,7 +8,8 @@ startup  `wsdiag --help`, `--version` and a TAB completion vs `python -c "import
 answer   time to a verdict against a local soketi: `wsdiag connect` (every layer up to
          the Pusher handshake) vs the same handshake with bare websocket-client and
          vs `curl` sending the upgrade (one layer, no Pusher); `check` with credentials
-         vs `wsdiag --help`; the delivery latency wsdiag reports direct and through
+         vs `wsdiag --help`, beside the floor (python importing the modules the stack
+         gives for the check); the delivery latency wsdiag reports direct and through
          tinyproxy; the ping RTT it reports through a relay adding 25 ms each way vs a
          bare websocket-client ping through the same relay.
 tail     events per second of one loopback burst (benchmarks/burst.py; 100,000 events of
@@ -17,8 +18,9 @@ tail     events per second of one loopback burst (benchmarks/burst.py; 100,000 e
          and console `tail`, every event checked in order; then tail's peak memory at
          100,000 and 1,000,000 events.
 
-Figures are medians of several runs. They measure, they do not assert: tests check
-behaviour, and a slow CI machine must not fail the build.
+Commands compared are run in turn, round after round, and figures are medians of the
+rounds. They measure, they do not assert: tests check behaviour, and a slow CI machine
+must not fail the build.
 """
 
 from __future__ import annotations
