@@ -61,15 +61,35 @@ def test_a_default_factory_makes_a_fresh_value_each_time() -> None:
     assert second.items == []
 
 
-def test_what_records_do_not_take_is_refused_at_once() -> None:
-    with pytest.raises(TypeError, match="use a dataclass"):
+REFUSED = {
+    "post_init": "@record\nclass A:\n    x: int\n    def __post_init__(self) -> None: ...",
+    "init_var": "@record\nclass A:\n    x: dataclasses.InitVar[int]",
+    "kw_only": "@record\nclass A:\n    x: int = field(kw_only=True)",
+    "init_false": "@record\nclass A:\n    x: int = field(init=False, default=0)",
+    "own_setattr": "@record\nclass A:\n    x: int\n    def __setattr__(self, n, v): ...",
+    "extends_a_dataclass": "@dataclass\nclass B:\n    y: int = 0\n@record\nclass A(B): ...",
+    "extended": "class A(Point): ...",
+}
 
-        @record
-        class Later:
-            x: int
 
-            def __post_init__(self) -> None:
-                pass
+@pytest.mark.parametrize("source", REFUSED.values(), ids=REFUSED.keys())
+def test_what_records_do_not_take_is_refused_when_the_class_is_made(source: str) -> None:
+    scope = {
+        "__name__": __name__,  # where dataclass reads a string annotation's names
+        "dataclasses": dataclasses,
+        "record": record,
+        "field": dataclasses.field,
+        "dataclass": dataclasses.dataclass,
+        "Point": Point,
+    }
+    with pytest.raises(TypeError):
+        exec(source, scope)
+
+
+def test_a_record_that_holds_itself_has_a_finite_repr() -> None:
+    holder = Listed()
+    holder.items.append(holder)  # type: ignore[arg-type]
+    assert repr(holder) == "Listed(items=[...])"
 
 
 def test_equality_and_hash_follow_the_compared_fields() -> None:

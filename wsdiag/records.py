@@ -9,12 +9,15 @@ factories, each field set once by ``__init__`` and ``FrozenInstanceError`` on an
 assignment or deletion. Type checkers see ``dataclass(frozen=True)`` (PEP 681).
 
 Not supported (a class that needs them stays a dataclass): ``InitVar``, ``kw_only``,
-``field(init=False)`` and ``__post_init__``.
+``field(init=False)``, ``__post_init__``, a ``__setattr__`` or ``__delattr__`` of its own, and
+inheritance (a record neither extends a dataclass nor is extended): each is refused when the
+class is made, as ``dataclass(frozen=True)`` refuses what it cannot do.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 from typing import Any, TypeVar, cast, dataclass_transform
 
 _Class = TypeVar("_Class", bound=type)
@@ -23,9 +26,18 @@ _MISSING = dataclasses.MISSING
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def record(cls: _Class) -> _Class:
+    if any(dataclasses.is_dataclass(base) for base in cls.__mro__[1:]):
+        raise TypeError(f"{cls.__name__}: a record does not extend a dataclass or record")
+    if "__setattr__" in cls.__dict__ or "__delattr__" in cls.__dict__:
+        raise TypeError(f"{cls.__name__}: a record cannot define __setattr__ or __delattr__")
     made: Any = dataclasses.dataclass(cls, init=False, eq=False, repr=False)
     every = dataclasses.fields(made)
-    if "__post_init__" in cls.__dict__ or any(f.kw_only or not f.init for f in every):
+    init_only = getattr(dataclasses, "_FIELD_INITVAR", None)  # how dataclass marks an InitVar
+    if (
+        hasattr(made, "__post_init__")
+        or any(f.kw_only or not f.init for f in every)
+        or any(f._field_type is init_only for f in made.__dataclass_fields__.values())
+    ):
         raise TypeError(f"{cls.__name__}: @record takes plain fields; use a dataclass")
     made.__record_init__ = tuple((f.name, f.default, f.default_factory) for f in every)
     made.__record_compared__ = tuple(f.name for f in every if f.compare)
@@ -42,9 +54,20 @@ def record(cls: _Class) -> _Class:
         "__delattr__": _refuse_delete,
     }
     for name, method in shared.items():
-        if cls.__dict__.get(name) is None:  # a method of the class's own stays (as dataclass)
-            setattr(made, name, method)
+        if name not in cls.__dict__ or _implicit_no_hash(cls, name):
+            setattr(made, name, method)  # a method of the class's own stays (as dataclass)
+    made.__init_subclass__ = classmethod(_refuse_subclass)
     return cast(_Class, made)
+
+
+def _implicit_no_hash(cls: type, name: str) -> bool:
+    """Python sets ``__hash__ = None`` on a class that defines ``__eq__``; a frozen dataclass
+    hashes it all the same."""
+    return name == "__hash__" and cls.__dict__[name] is None and "__eq__" in cls.__dict__
+
+
+def _refuse_subclass(cls: type, /, **_: Any) -> None:
+    raise TypeError(f"{cls.__name__}: a record is not extended; make a record of its own")
 
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -88,6 +111,7 @@ def _hash(self: Any) -> int:
     return hash(_values(self, self.__record_hashed__))
 
 
+@reprlib.recursive_repr()  # a record that holds itself shows "...", as a dataclass's repr
 def _repr(self: Any) -> str:
     shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__record_shown__)
     return f"{self.__class__.__qualname__}({shown})"

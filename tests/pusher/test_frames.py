@@ -71,11 +71,22 @@ def test_error_of() -> None:
         ("[1]", "a JSON list"),
         ('{"data":1}', 'no "event"'),
         ('{"event":"e","channel":5}', '"channel" is not a string'),
+        ("[" * 100_000, "nested too deeply"),  # a RecursionError would end tail
+        ('\u00a0{"event":"e"}', "not JSON"),  # JSON's whitespace only, as json.loads
     ],
 )
 def test_parse_errors_are_precise(text: str, message: str) -> None:
     with pytest.raises(FrameError, match=message):
         parse_frame(text)
+
+
+def test_data_nested_too_deeply_stays_the_raw_string() -> None:
+    data = "[" * 100_000
+    assert parse_frame(json.dumps({"event": "e", "data": data})).data == data
+
+
+def test_json_whitespace_around_a_frame_is_fine() -> None:
+    assert parse_frame(' \r\n{"event":"e","data":" {\\"a\\":1}\\n"}\t').data == {"a": 1}
 
 
 def test_builders() -> None:

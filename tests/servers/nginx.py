@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,8 +23,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.servers.process import stop
-from tests.servers.soketi import free_port
+from tests.servers.process import PortTaken, on_a_free_port, stop
+from tests.servers.soketi import listening_ports
 
 BINARY = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -72,7 +71,16 @@ def start_nginx(tmp_path: Path, server: str, http: str = "") -> Iterator[Nginx]:
     ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(str(cert))
     bundle = root / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    port = free_port()
+    proc, port = on_a_free_port(lambda port: _launch(root, port, server, http, cert))
+    try:
+        yield Nginx(port, str(bundle))
+    finally:
+        stop(proc)
+
+
+def _launch(
+    root: Path, port: int, server: str, http: str, cert: Path
+) -> tuple[subprocess.Popen[bytes], int]:
     temp_paths = "\n".join(
         f"  {kind}_temp_path {root / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -104,9 +112,10 @@ http {{
         )
     try:
         _wait_listening(port, proc, root)
-        yield Nginx(port, str(bundle))
-    finally:
+    except BaseException:
         stop(proc)
+        raise
+    return proc, port
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], root: Path) -> None:
@@ -114,8 +123,9 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], root: Path) -> Non
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             logs = "".join(p.read_text() for p in root.glob("*.log"))
-            raise RuntimeError(f"nginx exited with {proc.returncode}: {logs[-2000:]}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            lost = PortTaken if "Address already in use" in logs else RuntimeError
+            raise lost(f"nginx exited with {proc.returncode}: {logs[-2000:]}")
+        if port in listening_ports(proc.pid):  # nginx itself, not whoever took the port
             return
         time.sleep(0.05)
     raise RuntimeError(f"nginx did not listen on port {port} within 10 s")

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from tests.servers.process import stop
-from tests.servers.soketi import free_port
+from tests.servers.process import PortTaken, on_a_free_port, stop
+from tests.servers.soketi import listening_ports
 
 
 def require(binary: str) -> str:
@@ -60,8 +60,15 @@ def start_prometheus(tmp_path: Path, config: str) -> Iterator[Prometheus]:
     root = tmp_path / f"prometheus-{time.monotonic_ns()}"
     root.mkdir()
     (root / "prometheus.yml").write_text(config)
-    port = free_port()
-    log = root / "prometheus.log"
+    proc, port, log = on_a_free_port(lambda port: _launch(binary, root, port))
+    try:
+        yield Prometheus(port, log)
+    finally:
+        stop(proc, grace_s=10)
+
+
+def _launch(binary: str, root: Path, port: int) -> tuple[subprocess.Popen[bytes], int, Path]:
+    log = root / f"prometheus-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [
@@ -76,16 +83,22 @@ def start_prometheus(tmp_path: Path, config: str) -> Iterator[Prometheus]:
         )
     try:
         _wait_ready(port, proc, log)
-        yield Prometheus(port, log)
-    finally:
+    except BaseException:
         stop(proc, grace_s=10)
+        raise
+    return proc, port, log
 
 
 def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"prometheus exited ({proc.returncode}):\n{log.read_text()[-2000:]}")
+            said = log.read_text()
+            lost = PortTaken if "address already in use" in said else RuntimeError
+            raise lost(f"prometheus exited ({proc.returncode}):\n{said[-2000:]}")
+        if port not in listening_ports(proc.pid):  # not yet, or another process has the port
+            time.sleep(0.1)
+            continue
         ready = f"http://127.0.0.1:{port}/-/ready"
         with contextlib.suppress(OSError), urllib.request.urlopen(ready, timeout=1) as reply:
             if reply.status == 200:

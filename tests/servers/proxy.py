@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.soketi import free_port
+from tests.servers.process import PortTaken, on_a_free_port
 
 
 def require_tinyproxy() -> str:
@@ -64,33 +64,19 @@ def forward_proxy(
 
 @contextlib.contextmanager
 def _tinyproxy(workdir: Path, extra: str, namespace: str | None = None) -> Iterator[int]:
-    # tinyproxy cannot listen on port 0 and say which port it got, so a free port is
-    # picked and handed to it; another process may take it in between. Then tinyproxy
-    # exits (cannot bind) and a fresh port is tried: the race costs a retry, not a test.
-    for attempt in range(5):
-        try:
-            process, port = _start_tinyproxy(workdir, extra, namespace)
-        except PortTaken:
-            if attempt == 4:
-                raise
-            continue
-        try:
-            yield port
-        finally:
-            process.kill()
-            process.wait(timeout=5)
-        return
-
-
-class PortTaken(RuntimeError):
-    """tinyproxy could not listen on the port it was given."""
+    # tinyproxy cannot listen on port 0 and say which port it got: it is handed one.
+    process, port = on_a_free_port(lambda port: _start_tinyproxy(workdir, extra, namespace, port))
+    try:
+        yield port
+    finally:
+        process.kill()
+        process.wait(timeout=5)
 
 
 def _start_tinyproxy(
-    workdir: Path, extra: str, namespace: str | None
+    workdir: Path, extra: str, namespace: str | None, port: int
 ) -> tuple[subprocess.Popen[bytes], int]:
     binary = require_tinyproxy()
-    port = free_port()
     config = workdir / f"tinyproxy-{port}.conf"
     config.write_text(
         f"Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 20\nLogLevel Critical\n{extra}"

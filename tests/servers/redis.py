@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.process import stop
-from tests.servers.soketi import free_port
+from tests.servers.process import PortTaken, on_a_free_port, stop
+from tests.servers.soketi import listening_ports
 
 
 @dataclass
@@ -41,23 +40,31 @@ def _require() -> str:
 
 @contextlib.contextmanager
 def start_redis(tmp_path: Path) -> Iterator[Redis]:
-    binary = _require()
-    port = free_port()
+    redis = on_a_free_port(lambda port: _launch(tmp_path, port))
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+def _launch(tmp_path: Path, port: int) -> Redis:
+    log = tmp_path / f"redis-{port}.log"
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
+        [_require(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path), "--logfile", str(log)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     redis = Redis(port, proc)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start on {port}")
-            time.sleep(0.05)
-        yield redis
-    finally:
-        redis.stop()
+    deadline = time.monotonic() + 10
+    while True:
+        if port in listening_ports(proc.pid):  # redis itself, not whoever took the port
+            return redis
+        if proc.poll() is not None:
+            said = log.read_text(errors="replace") if log.exists() else ""
+            lost = PortTaken if "Address already in use" in said else RuntimeError
+            raise lost(f"redis-server exited on port {port}: {said[-1000:]}")
+        if time.monotonic() > deadline:
+            redis.stop()
+            raise RuntimeError(f"redis-server did not start on {port}")
+        time.sleep(0.05)

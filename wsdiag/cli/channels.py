@@ -6,8 +6,10 @@ TARGET is required here (it comes before the channel names); ``-`` means
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -506,9 +508,9 @@ def tail(
     )
     stopped_by: ExitCode | None = None
     previous = signal.signal(signal.SIGTERM, _raise_terminated)  # `kill`, docker stop, CI timeouts
-    _collect_garbage_less_often()
     try:
-        summary = session.run()
+        with _garbage_collected_less_often():
+            summary = session.run()
     except KeyboardInterrupt as stop:
         stopped_by = ExitCode.TERMINATED if isinstance(stop, Terminated) else ExitCode.INTERRUPTED
         summary = session.summary
@@ -523,15 +525,23 @@ def tail(
     click.get_current_context().exit(int(code))
 
 
-def _collect_garbage_less_often() -> None:
+@contextlib.contextmanager
+def _garbage_collected_less_often() -> Iterator[None]:
     """Tail's objects per event are short-lived and free no cycles, so the cyclic collector
     has nothing to find in them; at its default threshold it runs every few hundred events of
     a burst all the same, and costs a third of tail's time (issue 13). Objects from start-up
-    are frozen out of its scans; reference counting still frees every event at once."""
+    are frozen out of its scans; reference counting still frees every event at once. The
+    settings are put back after (tail may run inside another program, as in the tests)."""
     import gc
 
+    thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def _signer(

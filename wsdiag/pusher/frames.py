@@ -54,20 +54,24 @@ _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # t
 
 
 _JSON_OPENERS = frozenset('{["')
+_JSON_SPACE = " \t\n\r"  # the whitespace JSON allows around a value (not Unicode spaces)
 
 
 def _json_value(text: str) -> Any:
     try:
-        value, end = _scan(text, 0)
-    except StopIteration as stop:
-        start = len(text) - len(text.lstrip())
-        if not start:
-            raise json.JSONDecodeError("Expecting value", text, stop.value) from None
-        try:  # the value after leading whitespace
-            value, end = _scan(text, start)
-        except StopIteration as again:
-            raise json.JSONDecodeError("Expecting value", text, again.value) from None
-    if end != len(text) and text[end:].strip():
+        try:
+            value, end = _scan(text, 0)
+        except StopIteration as stop:
+            start = len(text) - len(text.lstrip(_JSON_SPACE))
+            if not start:
+                raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+            try:  # the value after leading whitespace
+                value, end = _scan(text, start)
+            except StopIteration as again:
+                raise json.JSONDecodeError("Expecting value", text, again.value) from None
+    except RecursionError:  # '[' * 100000 from a broken or hostile server: not a crash
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    if end != len(text) and text[end:].strip(_JSON_SPACE):
         raise json.JSONDecodeError("Extra data", text, end)
     return value
 
@@ -106,8 +110,8 @@ def decode_data(data: Any) -> Any:
                 return _json_value(data)
             except ValueError:
                 return data
-        stripped = data.strip()
-        if stripped[:1] in ("{", "[", '"') or stripped in ("true", "false", "null"):
+        stripped = data.strip(_JSON_SPACE)
+        if stripped[:1] in _JSON_OPENERS or stripped in ("true", "false", "null"):
             try:
                 return _json_value(stripped)
             except ValueError:
