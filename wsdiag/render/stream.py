@@ -80,8 +80,9 @@ class _BlockWriter:
 
     def flush(self) -> None:
         if self._pending:
-            self._pending.append("")
-            self.out.write("\n".join(self._pending))
+            # The lines are let go once written: a write stopped by Ctrl-C keeps them for
+            # the summary's flush, so no event received goes unprinted.
+            self.out.write("\n".join(self._pending) + "\n")
             self._pending.clear()
         self.out.flush()
 
