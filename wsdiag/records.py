@@ -32,11 +32,14 @@ def record(cls: _Class) -> _Class:
         raise TypeError(f"{cls.__name__}: a record cannot define __setattr__ or __delattr__")
     made: Any = dataclasses.dataclass(cls, init=False, eq=False, repr=False)
     every = dataclasses.fields(made)
-    init_only = getattr(dataclasses, "_FIELD_INITVAR", None)  # how dataclass marks an InitVar
+    # How dataclass marks an InitVar (private: read defensively, a later Python may differ).
+    init_only = getattr(dataclasses, "_FIELD_INITVAR", object())
     if (
         hasattr(made, "__post_init__")
         or any(f.kw_only or not f.init for f in every)
-        or any(f._field_type is init_only for f in made.__dataclass_fields__.values())
+        or any(
+            getattr(f, "_field_type", None) is init_only for f in made.__dataclass_fields__.values()
+        )
     ):
         raise TypeError(f"{cls.__name__}: @record takes plain fields; use a dataclass")
     made.__record_init__ = tuple((f.name, f.default, f.default_factory) for f in every)
