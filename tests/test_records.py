@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from wsdiag.models import Handshake
 from wsdiag.records import record
 
 
@@ -114,6 +115,11 @@ def test_fields_cannot_change_or_be_added_or_deleted() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         del point.y  # type: ignore[misc]
     assert point == Point(1)
+
+
+def test_an_undocumented_record_is_documented_by_its_fields() -> None:
+    assert Point.__doc__ == "Point(x, y, tags, note)"
+    assert Handshake.__doc__ == "websocket: the Pusher handshake's result."  # its own stays
 
 
 def test_match_args_as_dataclass() -> None:

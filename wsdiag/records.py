@@ -30,8 +30,13 @@ def record(cls: _Class) -> _Class:
         raise TypeError(f"{cls.__name__}: a record does not extend a dataclass or record")
     if "__setattr__" in cls.__dict__ or "__delattr__" in cls.__dict__:
         raise TypeError(f"{cls.__name__}: a record cannot define __setattr__ or __delattr__")
+    documented = cls.__doc__ is not None
+    if not documented:  # else dataclass writes one with inspect.signature: half a record's cost
+        cls.__doc__ = cls.__name__
     made: Any = dataclasses.dataclass(cls, init=False, eq=False, repr=False)
     every = dataclasses.fields(made)
+    if not documented:
+        made.__doc__ = f"{cls.__name__}({', '.join(f.name for f in every)})"
     # How dataclass marks an InitVar (private: read defensively, a later Python may differ).
     init_only = getattr(dataclasses, "_FIELD_INITVAR", object())
     if (
