@@ -25,7 +25,6 @@ from wsdiag.proxy import ProxyError
 if TYPE_CHECKING:
     from wsdiag.proxy import Proxy
 
-REMOTE_DNS = ("socks5h", "socks4a")
 
 # RFC 1928 §6: the REP field of a SOCKS5 reply.
 SOCKS5_REPLIES = {
@@ -60,7 +59,7 @@ def handshake(
     ``addresses``: what the resolve stage found for ``host`` (``--resolver`` included), used
     by socks5:// and socks4://, which hand the proxy an address; None: resolve here now.
     """
-    if proxy.scheme in REMOTE_DNS:
+    if not proxy.resolves_here:  # socks5h://, socks4a://: the proxy resolves the name
         target = host
     elif addresses:
         target = _first_usable(proxy, host, list(addresses))
