@@ -256,9 +256,6 @@ class TailSession:
             self._received_at = time.time()
             try:
                 for event in events:
-                    if type(event) is protocol.Message:  # most of a burst: skip the dispatch
-                        self._handle(event.event)
-                        continue
                     delay = self._on(event)
                     if not isinstance(delay, _KeepListening):
                         return delay
